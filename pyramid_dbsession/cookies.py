@@ -1,0 +1,47 @@
+"""CookiePolicy: read the session id from a Cookie header, and write Set-Cookie values."""
+
+from __future__ import annotations
+
+from webob.cookies import make_cookie
+
+from .ids import looks_like_session_id
+from .settings import Settings
+
+
+class CookiePolicy:
+    """The session cookie's name and attributes, from :class:`Settings`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.name = settings.cookie_name
+        self._attributes = {
+            "path": settings.cookie_path,
+            "domain": settings.cookie_domain,
+            "secure": settings.cookie_secure,
+            "httponly": settings.cookie_httponly,
+            "samesite": settings.cookie_samesite,
+        }
+
+    def read(self, cookie_header: str | None) -> tuple[str | None, bool]:
+        """Return the first well-formed session id in ``cookie_header``, and whether any was sent.
+
+        Values of the wrong length or alphabet are ignored without a query.
+        """
+        if not cookie_header or self.name not in cookie_header:
+            return None, False
+        sent = False
+        for pair in cookie_header.split(";"):
+            name, equals, value = pair.partition("=")
+            if equals and name.strip() == self.name:
+                sent = True
+                value = value.strip().strip('"')
+                if looks_like_session_id(value):
+                    return value, True
+        return None, sent
+
+    def set_header(self, session_id: str, max_age: int | None) -> str:
+        """Return the Set-Cookie value that stores ``session_id`` for ``max_age`` seconds."""
+        return make_cookie(self.name, session_id, max_age=max_age, **self._attributes)  # type: ignore[arg-type]
+
+    def delete_header(self) -> str:
+        """Return the Set-Cookie value that removes the session cookie."""
+        return make_cookie(self.name, None, **self._attributes)  # type: ignore[arg-type]

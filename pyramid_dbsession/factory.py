@@ -1,0 +1,160 @@
+"""The Pyramid layer: ``DBSessionFactory``, the saving tween and ``includeme``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import zope.sqlalchemy
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import ISession, ISessionFactory
+from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.tweens import EXCVIEW
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as ORMSession
+from zope.interface import classImplements, implementer
+
+from .errors import SettingsError
+from .lifecycle import SessionConfig, SessionLifecycle
+from .session import Session
+from .settings import Settings, parse_settings, settings_from_options
+from .store import SessionStore, utcnow
+
+log = logging.getLogger("pyramid_dbsession")
+
+classImplements(Session, ISession)
+
+#: The request attribute under which the factory keeps the lifecycle for the tween.
+_LIFECYCLE_ATTR = "_pyramid_dbsession_lifecycle"
+
+
+@implementer(ISessionFactory)
+class DBSessionFactory:
+    """Pyramid session factory storing sessions in ``core_sessions``.
+
+    ``url_or_engine`` is a SQLAlchemy URL or engine; the other options are the
+    ``dbsession.*`` settings without their prefix, e.g. ``timeout=3600``.
+    It needs pyramid_tm; ``config.include('pyramid_dbsession')`` also adds the
+    tween that saves sessions before pyramid_tm commits.
+    """
+
+    def __init__(
+        self,
+        url_or_engine: str | Engine,
+        secret: str,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        **options: Any,
+    ) -> None:
+        settings = settings_from_options(url_or_engine if isinstance(url_or_engine, str) else None, secret, options)
+        self._init(SessionConfig.create(url_or_engine, settings, clock))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DBSessionFactory:
+        """Build a factory from parsed settings (what ``includeme`` does)."""
+        factory = cls.__new__(cls)
+        factory._init(SessionConfig.create(None, settings))
+        return factory
+
+    def _init(self, config: SessionConfig) -> None:
+        self._config = config
+        self.settings = config.settings
+        self.store = config.store
+
+    def __call__(self, request: Request) -> Session:
+        lifecycle = self._config.open(request.headers.get("Cookie"))
+        setattr(request, _LIFECYCLE_ATTR, lifecycle)
+        request.add_response_callback(_cookie_callback(lifecycle))
+        tm = getattr(request, "tm", None)
+        if tm is not None and request.environ.get("tm.active"):
+            # A fallback for sessions changed after the tween ran (or without it).
+            tm.get().addBeforeCommitHook(self.save, (request, lifecycle))
+        return lifecycle.session
+
+    def save(self, request: Request, lifecycle: SessionLifecycle) -> None:
+        """Write the session in the request's transaction; the cookie follows its commit."""
+        write = lifecycle.pending_write()
+        if write is None:
+            return
+        if not request.environ.get("tm.active"):
+            with self.store.engine.begin() as connection:
+                write(connection)
+            lifecycle.committed = True
+            return
+        tm = request.tm
+        name = self.settings.request_dbsession
+        if name:
+            dbsession: ORMSession = getattr(request, name)
+            write(dbsession)
+            zope.sqlalchemy.mark_changed(dbsession, transaction_manager=tm)
+        else:
+            # Joining before the statements run lets an abort close the session.
+            dbsession = ORMSession(self.store.engine)
+            zope.sqlalchemy.datamanager.join_transaction(
+                dbsession, zope.sqlalchemy.datamanager.STATUS_CHANGED, transaction_manager=tm
+            )
+            write(dbsession)
+        tm.get().addAfterCommitHook(_record_commit, (lifecycle,))
+
+
+def _record_commit(status: bool, lifecycle: SessionLifecycle) -> None:
+    lifecycle.committed = status
+
+
+def _cookie_callback(lifecycle: SessionLifecycle) -> Callable[[Request, Response], None]:
+    def set_cookie(request: Request, response: Response) -> None:
+        header = lifecycle.cookie_header()
+        if header is not None:
+            response.headerlist.append(("Set-Cookie", header))
+        if header is not None or lifecycle.accessed:
+            response.vary = tuple(sorted({*(response.vary or ()), "Cookie"}))
+
+    return set_cookie
+
+
+def session_tween_factory(handler: Callable[[Request], Response], registry: Registry) -> Callable[[Request], Response]:
+    """Save the session under pyramid_tm, before it commits.
+
+    A conflict raised here reaches pyramid_tm as the request's own error, so it
+    is retried even when the app has a catch-all exception view.
+    """
+
+    def session_tween(request: Request) -> Response:
+        response = handler(request)
+        lifecycle = request.__dict__.get(_LIFECYCLE_ATTR)
+        factory = registry.queryUtility(ISessionFactory)
+        if lifecycle is not None and isinstance(factory, DBSessionFactory):
+            if not (request.environ.get("tm.active") and request.tm.isDoomed()):
+                factory.save(request, lifecycle)
+        return response
+
+    return session_tween
+
+
+def get_store(registry: Registry) -> SessionStore:
+    """Return the :class:`SessionStore` of the app's configured session factory."""
+    factory = registry.queryUtility(ISessionFactory)
+    if not isinstance(factory, DBSessionFactory):
+        raise ConfigurationError("the session factory is not pyramid_dbsession's: call config.include('pyramid_dbsession')")
+    return factory.store
+
+
+def configure(config: Configurator) -> None:
+    """Read ``dbsession.*`` settings, set the session factory and add the saving tween."""
+    try:
+        settings = parse_settings(config.get_settings())
+    except SettingsError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    config.include("pyramid_tm")
+    config.set_session_factory(DBSessionFactory.from_settings(settings))
+    config.add_tween(
+        "pyramid_dbsession.factory.session_tween_factory", over=EXCVIEW, under="pyramid_tm.tm_tween_factory"
+    )
+
+
+__all__ = ["DBSessionFactory", "configure", "get_store", "session_tween_factory"]

@@ -1,0 +1,194 @@
+"""SessionStore: every SQL statement on ``core_sessions`` lives here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Union
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session as ORMSession
+
+from .codec import Codec
+from .ids import looks_like_session_id, session_key_for
+from .models import SessionRecord, sessions_table, use_default_codec
+
+log = logging.getLogger(__name__)
+
+#: Anything that runs statements inside a transaction someone else commits.
+Executor = Union[Connection, ORMSession]
+
+_t = sessions_table
+_LOAD = sa.select(_t.c.session_data, _t.c.expire_date, _t.c.created, _t.c.version).where(
+    _t.c.session_key == sa.bindparam("key"), _t.c.expire_date > sa.bindparam("now")
+)
+_UPDATE = (
+    _t.update()
+    .where(_t.c.session_key == sa.bindparam("key"), _t.c.version == sa.bindparam("version"))
+    .values(
+        session_data=sa.bindparam("data"),
+        data_size=sa.bindparam("size"),
+        expire_date=sa.bindparam("expire"),
+        version=_t.c.version + 1,
+    )
+)
+_TOUCH = (
+    _t.update()
+    .where(_t.c.session_key == sa.bindparam("key"), _t.c.expire_date < sa.bindparam("expire"))
+    .values(expire_date=sa.bindparam("expire"))
+)
+_DELETE = _t.delete().where(_t.c.session_key == sa.bindparam("key"))
+_EXPIRED_KEYS = (
+    sa.select(_t.c.session_key)
+    .where(_t.c.expire_date <= sa.bindparam("now"))
+    .order_by(_t.c.expire_date)
+    .limit(sa.bindparam("batch", literal_execute=True))
+)
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A live row as read for a request."""
+
+    session_key: str
+    session_data: str
+    expire_date: datetime
+    created: datetime
+    version: int
+
+
+def _insert_ignoring_duplicates(dialect_name: str) -> Any:
+    """Return an INSERT that inserts nothing, instead of failing, when the key exists."""
+    values = {
+        "session_key": sa.bindparam("key"),
+        "session_data": sa.bindparam("data"),
+        "data_size": sa.bindparam("size"),
+        "created": sa.bindparam("created"),
+        "expire_date": sa.bindparam("expire"),
+        "version": 1,
+    }
+    if dialect_name in {"mysql", "mariadb"}:
+        statement = _t.insert().values(values).prefix_with("IGNORE")
+    elif dialect_name in {"postgresql", "sqlite"}:
+        insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+        statement = insert(_t).values(values).on_conflict_do_nothing(index_elements=["session_key"])
+    else:
+        statement = _t.insert().values(values)
+    # SQLAlchemy reports an INSERT's row count only when asked to.
+    return statement.execution_options(preserve_rowcount=True)
+
+
+class SessionStore:
+    """Load, save, delete and purge rows of ``core_sessions``.
+
+    Reads run on an autocommit connection (one statement, no BEGIN); writes run
+    on the executor of the caller's transaction and are guarded by ``version``.
+    ``clock`` returns the current aware UTC time; tests replace it.
+    """
+
+    def __init__(self, engine: Engine, codec: Codec, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.codec = codec
+        self.clock = clock
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._insert = _insert_ignoring_duplicates(engine.dialect.name)
+        use_default_codec(codec)
+
+    def now(self) -> datetime:
+        """Return the store's idea of the current time (aware UTC)."""
+        return self.clock()
+
+    # -- request path -------------------------------------------------------
+
+    def load(self, session_key: str) -> StoredSession | None:
+        """Return the live row stored under ``session_key``, or None."""
+        params = {"key": session_key, "now": self.now()}
+        try:
+            row = self._read_one(params)
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The pool held a connection the server dropped (a restart): reads
+            # are safe to repeat once on a fresh connection.
+            row = self._read_one(params)
+        if row is None:
+            return None
+        return StoredSession(session_key, *row)
+
+    def _read_one(self, params: dict[str, Any]) -> Any:
+        with self._reader.connect() as connection:
+            return connection.execute(_LOAD, params).first()
+
+    def insert(
+        self, executor: Executor, session_key: str, data: str, created: datetime, expire_date: datetime
+    ) -> bool:
+        """Insert a new row; return False, inserting nothing, if the key is taken."""
+        params = {"key": session_key, "data": data, "size": len(data), "created": created, "expire": expire_date}
+        return executor.execute(self._insert, params).rowcount == 1  # type: ignore[attr-defined]
+
+    def update(self, executor: Executor, session_key: str, version: int, data: str, expire_date: datetime) -> bool:
+        """Rewrite a row read at ``version``; return False if it changed or vanished since."""
+        params = {"key": session_key, "version": version, "data": data, "size": len(data), "expire": expire_date}
+        return executor.execute(_UPDATE, params).rowcount == 1  # type: ignore[attr-defined]
+
+    def touch(self, executor: Executor, session_key: str, expire_date: datetime) -> None:
+        """Push a row's expiry forward without touching its data or version."""
+        executor.execute(_TOUCH, {"key": session_key, "expire": expire_date})
+
+    def remove(self, executor: Executor, session_key: str) -> None:
+        """Delete the row stored under ``session_key`` if there is one."""
+        executor.execute(_DELETE, {"key": session_key})
+
+    # -- out of requests (pshell, scripts, the inspector) --------------------
+
+    def get(self, cookie_value: str) -> SessionRecord | None:
+        """Return the live :class:`SessionRecord` of a cookie's session id, or None."""
+        if not looks_like_session_id(cookie_value):
+            return None
+        stored = self.load(session_key_for(cookie_value))
+        if stored is None:
+            return None
+        record = SessionRecord(
+            session_key=stored.session_key,
+            session_data=stored.session_data,
+            expire_date=stored.expire_date,
+            created=stored.created,
+            data_size=len(stored.session_data),
+            version=stored.version,
+        )
+        record._codec = self.codec
+        return record
+
+    def delete(self, cookie_value: str) -> bool:
+        """Delete the session of a cookie's session id; return whether a row went."""
+        if not looks_like_session_id(cookie_value):
+            return False
+        with self.engine.begin() as connection:
+            result = connection.execute(_DELETE, {"key": session_key_for(cookie_value)})
+        return bool(result.rowcount)
+
+    def clear_expired(self, batch_size: int = 1000) -> int:
+        """Delete expired rows in short transactions of ``batch_size``; return how many went."""
+        now = self.now()
+        deleted = 0
+        while True:
+            with self.engine.begin() as connection:
+                keys = connection.execute(_EXPIRED_KEYS, {"now": now, "batch": batch_size}).scalars().all()
+                if keys:
+                    connection.execute(_t.delete().where(_t.c.session_key.in_(keys)))
+            deleted += len(keys)
+            if len(keys) < batch_size:
+                return deleted
+
+    def decode(self, record: SessionRecord | StoredSession) -> dict[str, Any]:
+        """Return the session dict of a row, verifying its signature first."""
+        return self.codec.decode(record.session_key, record.session_data)

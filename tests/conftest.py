@@ -1,0 +1,113 @@
+"""Database matrix, clock, app and testapp fixtures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import webtest
+from sqlalchemy.engine import Engine
+
+from pyramid_dbsession import get_store
+from pyramid_dbsession.models import create_table, drop_table, sessions_table
+
+from .sessionapp import make_app
+
+SECRET = "test-secret-that-is-long-enough-to-be-real"
+BACKENDS = {
+    "sqlite": None,  # a file under tmp_path_factory
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    "mariadb": "mysql+pymysql://root@127.0.0.1:3306/test",
+}
+
+
+def backend_url(name: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of a backend: an environment override, the machine's server, or a SQLite file."""
+    url = os.environ.get(f"DBSESSION_TEST_{name.upper()}_URL") or BACKENDS[name]
+    return url or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session", params=sorted(BACKENDS))
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One engine per backend, with ``core_sessions`` created; CI fails where a server is missing."""
+    name = request.param
+    engine = sa.create_engine(backend_url(name, tmp_path_factory))
+    try:
+        engine.connect().close()
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"{name} is not reachable here: {exc.orig}")
+    drop_table(engine)
+    create_table(engine)
+    yield engine
+    drop_table(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database: Engine) -> Engine:
+    """The backend's engine, with ``core_sessions`` emptied."""
+    with database.begin() as connection:
+        connection.execute(sessions_table.delete())
+    return database
+
+
+class Clock:
+    """A clock the tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(engine: Engine) -> dict[str, Any]:
+    """The app's settings; tests change them before asking for ``app``."""
+    return {
+        "dbsession.url": engine.url.render_as_string(hide_password=False),
+        "dbsession.secret": SECRET,
+    }
+
+
+@pytest.fixture
+def make_testapp(settings: dict[str, Any], clock: Clock) -> Iterator[Callable[..., webtest.TestApp]]:
+    """Build a ``webtest.TestApp`` of the test views; keyword arguments are extra settings."""
+    engines: list[Engine] = []
+
+    def build(configure: Any = None, **extra: Any) -> webtest.TestApp:
+        app = make_app({**settings, **{f"dbsession.{key}": value for key, value in extra.items()}}, configure)
+        store = get_store(app.registry)
+        store.clock = clock
+        engines.append(store.engine)
+        return webtest.TestApp(app)
+
+    yield build
+    for built in engines:
+        built.dispose()
+
+
+@pytest.fixture
+def testapp(make_testapp: Callable[..., webtest.TestApp]) -> webtest.TestApp:
+    return make_testapp()
+
+
+def session_rows(engine: Engine) -> list[Any]:
+    """Every row of ``core_sessions``."""
+    with engine.connect() as connection:
+        return list(connection.execute(sa.select(sessions_table)))
