@@ -67,10 +67,13 @@ def resolve_serializer(spec: Any, *, setting: str = "dbsession.serializer") -> S
             raise SettingsError(
                 f"{setting} must be 'pickle', 'json' or a dotted name, got {spec!r} ({exc})"
             ) from None
-    if isinstance(candidate, type):
-        candidate = candidate()
     if not (callable(getattr(candidate, "dumps", None)) and callable(getattr(candidate, "loads", None))):
         raise SettingsError(f"{setting} must name an object with dumps() and loads(), got {spec!r}")
+    if isinstance(candidate, type):
+        try:
+            candidate = candidate()
+        except TypeError as exc:
+            raise SettingsError(f"{setting} names a class that cannot be built without arguments: {exc}") from None
     return candidate  # type: ignore[no-any-return]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import event
 
+from pyramid_dbsession import get_store
 from pyramid_dbsession.models import sessions_table
 
 from .conftest import session_rows
@@ -161,7 +161,7 @@ def test_malformed_or_unknown_cookie_gets_fresh_session(testapp, cookie):
 def test_malformed_cookie_is_rejected_without_a_query(testapp, engine):
     testapp.set_cookie("session", "not-a-session-id")
     statements = []
-    store_engine = testapp.app.registry.queryUtility(__import__("pyramid.interfaces").interfaces.ISessionFactory).store.engine
+    store_engine = get_store(testapp.app.registry).engine
     event.listen(store_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     testapp.get("/show")
     assert statements == []

@@ -1,0 +1,125 @@
+"""Settings are read once and refused loudly when wrong."""
+
+from __future__ import annotations
+
+import pytest
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+
+from pyramid_dbsession.codec import JSONSerializer, PickleSerializer
+from pyramid_dbsession.errors import SettingsError
+from pyramid_dbsession.settings import FOLLOW_TIMEOUT, parse_settings
+
+BASE = {"dbsession.url": "sqlite://", "dbsession.secret": "s3cret"}
+
+
+class UpperSerializer:
+    """A serializer named by dotted path in a test."""
+
+    def dumps(self, obj):
+        return repr(obj).encode()
+
+    def loads(self, data):
+        return eval(data)  # only ever fed its own output in the test
+
+
+def parse(**extra):
+    return parse_settings({**BASE, **{f"dbsession.{key}": value for key, value in extra.items()}})
+
+
+def test_defaults_match_the_readme():
+    settings = parse()
+    assert (settings.cookie_name, settings.cookie_path, settings.cookie_domain) == ("session", "/", None)
+    assert (settings.cookie_secure, settings.cookie_httponly, settings.cookie_samesite) == (False, True, "Lax")
+    assert settings.cookie_max_age is FOLLOW_TIMEOUT
+    assert (settings.timeout, settings.reissue_time, settings.absolute_timeout) == (1209600, 120960, None)
+    assert settings.detect_changes is True and settings.create_table is False
+    assert isinstance(settings.serializer, PickleSerializer)
+    assert settings.max_size == 1048576
+
+
+def test_reissue_time_defaults_to_a_tenth_of_the_timeout():
+    assert parse(timeout="3600").reissue_time == 360
+
+
+def test_several_secrets_are_split_on_whitespace():
+    assert parse(secret="new\n old  older").secrets == ("new", "old", "older")
+
+
+def test_url_falls_back_to_sqlalchemy_url_with_its_engine_options():
+    settings = parse_settings(
+        {"dbsession.secret": "s", "sqlalchemy.url": "sqlite:///app.db", "sqlalchemy.pool_recycle": "60"}
+    )
+    assert settings.url == "sqlite:///app.db" and settings.engine_options == {"pool_recycle": "60"}
+
+
+def test_engine_options_come_from_the_engine_prefix():
+    settings = parse_settings({**BASE, "dbsession.engine.pool_size": "3"})
+    assert settings.engine_options == {"pool_size": "3"}
+
+
+def test_missing_url_names_both_settings():
+    with pytest.raises(SettingsError, match=r"dbsession\.url or sqlalchemy\.url"):
+        parse_settings({"dbsession.secret": "s"})
+
+
+def test_missing_secret_is_an_error():
+    with pytest.raises(SettingsError, match=r"dbsession\.secret is required"):
+        parse_settings({"dbsession.url": "sqlite://"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("timeout", "two weeks", r"dbsession\.timeout must be a whole number, got 'two weeks'"),
+        ("timeout", "0", r"dbsession\.timeout must be at least 1, got 0"),
+        ("reissue_time", "-1", r"dbsession\.reissue_time must be at least 0, got -1"),
+        ("absolute_timeout", "soon", r"dbsession\.absolute_timeout must be a whole number, got 'soon'"),
+        ("cookie_samesite", "loose", r"dbsession\.cookie_samesite must be 'strict', 'lax' or 'none', got 'loose'"),
+        ("cookie_secure", "ture", r"dbsession\.cookie_secure must be true or false .*got 'ture'"),
+        ("serializer", "yaml", r"dbsession\.serializer must be 'pickle', 'json' or a dotted name, got 'yaml'"),
+        ("serializer", "json.JSONDecodeError", r"dbsession\.serializer must name an object with dumps\(\)"),
+        ("max_size", "big", r"dbsession\.max_size must be a whole number, got 'big'"),
+    ],
+)
+def test_bad_value_names_the_setting_and_the_value(key, value, message):
+    with pytest.raises(SettingsError, match=message):
+        parse(**{key: value})
+
+
+def test_unknown_setting_suggests_the_close_one():
+    with pytest.raises(SettingsError, match=r"unknown setting 'dbsession\.cookie_secre' \(did you mean 'dbsession\.cookie_secure'\?\)"):
+        parse(cookie_secre="true")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("yes", True), ("On", True), ("1", True), ("no", False), ("OFF", False), ("0", False)])
+def test_booleans_accept_the_usual_words(raw, expected):
+    assert parse(cookie_secure=raw).cookie_secure is expected
+
+
+def test_samesite_is_normalised():
+    assert parse(cookie_samesite="strict").cookie_samesite == "Strict"
+
+
+def test_cookie_max_age_none_means_a_browser_session_cookie():
+    assert parse(cookie_max_age="none").cookie_max_age is None
+
+
+def test_json_serializer_by_name():
+    assert isinstance(parse(serializer="json").serializer, JSONSerializer)
+
+
+def test_serializer_by_dotted_name():
+    assert isinstance(parse(serializer="tests.test_settings.UpperSerializer").serializer, UpperSerializer)
+
+
+def test_include_turns_a_bad_setting_into_a_configuration_error():
+    config = Configurator(settings={**BASE, "dbsession.timeout": "forever"})
+    with pytest.raises(ConfigurationError, match=r"dbsession\.timeout must be a whole number, got 'forever'"):
+        config.include("pyramid_dbsession")
+
+
+def test_include_without_any_url_is_a_configuration_error():
+    config = Configurator(settings={"dbsession.secret": "s"})
+    with pytest.raises(ConfigurationError, match=r"dbsession\.url or sqlalchemy\.url"):
+        config.include("pyramid_dbsession")
