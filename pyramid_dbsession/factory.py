@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import zope.sqlalchemy
@@ -31,6 +32,8 @@ classImplements(Session, ISession)
 
 #: The request attribute under which the factory keeps the lifecycle for the tween.
 _LIFECYCLE_ATTR = "_pyramid_dbsession_lifecycle"
+#: The request attribute holding the add-on's own transaction-joined SQLAlchemy session.
+_DBSESSION_ATTR = "_pyramid_dbsession_dbsession"
 
 
 @implementer(ISessionFactory)
@@ -67,7 +70,10 @@ class DBSessionFactory:
         self.store = config.store
 
     def __call__(self, request: Request) -> Session:
-        lifecycle = self._config.open(request.headers.get("Cookie"))
+        environ = request.environ
+        replaying = environ.get("retry.attempt", 0) > 0 and environ.get("tm.active")
+        locking = partial(self._dbsession, request) if replaying else None
+        lifecycle = self._config.open(environ.get("HTTP_COOKIE"), locking)
         setattr(request, _LIFECYCLE_ATTR, lifecycle)
         request.add_response_callback(_cookie_callback(lifecycle))
         tm = getattr(request, "tm", None)
@@ -86,20 +92,22 @@ class DBSessionFactory:
                 write(connection)
             lifecycle.committed = True
             return
-        tm = request.tm
+        dbsession = self._dbsession(request)
+        write(dbsession)
+        zope.sqlalchemy.mark_changed(dbsession, transaction_manager=request.tm)
+        request.tm.get().addAfterCommitHook(_record_commit, (lifecycle,))
+
+    def _dbsession(self, request: Request) -> ORMSession:
+        """Return the SQLAlchemy session joined to the request's transaction, made once."""
         name = self.settings.request_dbsession
         if name:
-            dbsession: ORMSession = getattr(request, name)
-            write(dbsession)
-            zope.sqlalchemy.mark_changed(dbsession, transaction_manager=tm)
-        else:
-            # Joining before the statements run lets an abort close the session.
+            return getattr(request, name)  # type: ignore[no-any-return]
+        dbsession: ORMSession | None = request.__dict__.get(_DBSESSION_ATTR)
+        if dbsession is None:
             dbsession = ORMSession(self.store.engine)
-            zope.sqlalchemy.datamanager.join_transaction(
-                dbsession, zope.sqlalchemy.datamanager.STATUS_CHANGED, transaction_manager=tm
-            )
-            write(dbsession)
-        tm.get().addAfterCommitHook(_record_commit, (lifecycle,))
+            zope.sqlalchemy.datamanager.join_transaction(dbsession, transaction_manager=request.tm)
+            setattr(request, _DBSESSION_ATTR, dbsession)
+        return dbsession
 
 
 def _record_commit(status: bool, lifecycle: SessionLifecycle) -> None:

@@ -64,16 +64,26 @@ class SessionConfig:
     def codec(self) -> Codec:
         return self.store.codec
 
-    def open(self, cookie_header: str | None) -> SessionLifecycle:
-        """Start the lifecycle of one request's session."""
-        return SessionLifecycle(self, cookie_header)
+    def open(
+        self, cookie_header: str | None, locking: Callable[[], Executor] | None = None
+    ) -> SessionLifecycle:
+        """Start the lifecycle of one request's session.
+
+        ``locking`` returns the executor of the request's transaction, to read
+        and lock the row in it: worth its cost when replaying a request that
+        lost a conflict, so that the replay cannot lose again.
+        """
+        return SessionLifecycle(self, cookie_header, locking)
 
 
 class SessionLifecycle:
     """Load, save and cookie decisions for one request's :class:`Session`."""
 
-    def __init__(self, config: SessionConfig, cookie_header: str | None) -> None:
+    def __init__(
+        self, config: SessionConfig, cookie_header: str | None, locking: Callable[[], Executor] | None = None
+    ) -> None:
         self._config = config
+        self._locking = locking
         self._incoming_id, self._cookie_sent = config.cookies.read(cookie_header)
         self._record: StoredSession | None = None
         self._session_id: str | None = None
@@ -97,7 +107,7 @@ class SessionLifecycle:
             return {}
         config = self._config
         session_key = session_key_for(self._incoming_id)
-        record = config.store.load(session_key)
+        record = config.store.load(session_key, None if self._locking is None else self._locking())
         if record is None:
             return {}
         try:

@@ -26,6 +26,7 @@ _t = sessions_table
 _LOAD = sa.select(_t.c.session_data, _t.c.expire_date, _t.c.created, _t.c.version).where(
     _t.c.session_key == sa.bindparam("key"), _t.c.expire_date > sa.bindparam("now")
 )
+_LOAD_FOR_UPDATE = _LOAD.with_for_update()
 _UPDATE = (
     _t.update()
     .where(_t.c.session_key == sa.bindparam("key"), _t.c.version == sa.bindparam("version"))
@@ -42,12 +43,20 @@ _TOUCH = (
     .values(expire_date=sa.bindparam("expire"))
 )
 _DELETE = _t.delete().where(_t.c.session_key == sa.bindparam("key"))
-_EXPIRED_KEYS = (
-    sa.select(_t.c.session_key)
-    .where(_t.c.expire_date <= sa.bindparam("now"))
+# The cleanup walks ix_core_sessions_expire_date in key ranges: each batch
+# starts where the previous one ended, so no batch rescans the index entries of
+# rows already deleted (PostgreSQL keeps them until VACUUM), and each DELETE is a
+# plain range that every backend runs on the index without LIMIT support.
+_OLDEST = sa.select(sa.func.min(_t.c.expire_date))
+_COUNT_EXPIRED = sa.select(sa.func.count()).select_from(_t).where(_t.c.expire_date <= sa.bindparam("now"))
+_BATCH_END = (
+    sa.select(_t.c.expire_date)
+    .where(_t.c.expire_date >= sa.bindparam("start"), _t.c.expire_date <= sa.bindparam("now"))
     .order_by(_t.c.expire_date)
-    .limit(sa.bindparam("batch", literal_execute=True))
+    .offset(sa.bindparam("skip", type_=sa.Integer, literal_execute=True))
+    .limit(1)
 )
+_DELETE_RANGE = _t.delete().where(_t.c.expire_date >= sa.bindparam("start"), _t.c.expire_date <= sa.bindparam("end"))
 
 
 def utcnow() -> datetime:
@@ -109,9 +118,16 @@ class SessionStore:
 
     # -- request path -------------------------------------------------------
 
-    def load(self, session_key: str) -> StoredSession | None:
-        """Return the live row stored under ``session_key``, or None."""
+    def load(self, session_key: str, locking: Executor | None = None) -> StoredSession | None:
+        """Return the live row stored under ``session_key``, or None.
+
+        With ``locking``, the row is read in that executor's transaction and
+        locked until it ends (``SELECT ... FOR UPDATE``; SQLite locks on write).
+        """
         params = {"key": session_key, "now": self.now()}
+        if locking is not None:
+            row = locking.execute(_LOAD_FOR_UPDATE, params).first()
+            return None if row is None else StoredSession(session_key, *row)
         try:
             row = self._read_one(params)
         except sa.exc.DBAPIError as exc:
@@ -176,18 +192,36 @@ class SessionStore:
             result = connection.execute(_DELETE, {"key": session_key_for(cookie_value)})
         return bool(result.rowcount)
 
-    def clear_expired(self, batch_size: int = 1000) -> int:
-        """Delete expired rows in short transactions of ``batch_size``; return how many went."""
+    def clear_expired(
+        self, batch_size: int = 1000, *, progress: Callable[[int], None] | None = None, dry_run: bool = False
+    ) -> int:
+        """Delete expired rows in short transactions of about ``batch_size``; return how many went.
+
+        Each batch commits on its own, so live requests wait at most one batch
+        for a lock. ``progress`` is called after each commit with the running
+        total. With ``dry_run`` nothing is deleted: the count of expired rows is
+        returned.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         now = self.now()
+        with self._reader.connect() as connection:
+            if dry_run:
+                return int(connection.execute(_COUNT_EXPIRED, {"now": now}).scalar_one())
+            start = connection.execute(_OLDEST).scalar()
         deleted = 0
-        while True:
+        while start is not None and start <= now:
             with self.engine.begin() as connection:
-                keys = connection.execute(_EXPIRED_KEYS, {"now": now, "batch": batch_size}).scalars().all()
-                if keys:
-                    connection.execute(_t.delete().where(_t.c.session_key.in_(keys)))
-            deleted += len(keys)
-            if len(keys) < batch_size:
-                return deleted
+                params = {"start": start, "now": now, "skip": batch_size - 1}
+                end = connection.execute(_BATCH_END, params).scalar()
+                last = end is None
+                params = {"start": start, "end": now if last else end}
+                deleted += connection.execute(_DELETE_RANGE, params).rowcount
+            if progress is not None:
+                progress(deleted)
+            # Rows tied with ``end`` went with this batch; the next starts there.
+            start = None if last else end
+        return deleted
 
     def decode(self, record: SessionRecord | StoredSession) -> dict[str, Any]:
         """Return the session dict of a row, verifying its signature first."""
