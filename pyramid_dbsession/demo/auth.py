@@ -1,0 +1,81 @@
+"""Logging in and out with ``user_id`` in the session, and a page only for the logged in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from pyramid.csrf import check_csrf_token
+from pyramid.httpexceptions import HTTPFound
+from pyramid.request import Request
+from pyramid.view import view_config
+
+from .models import DEMO_PASSWORD, DEMO_USERNAME, User
+from .passwords import check_password
+
+#: How long "remember me" keeps a login: 30 days of inactivity.
+REMEMBER_SECONDS = 30 * 24 * 3600
+COOKIES_NEEDED = "Please enable cookies and try again."
+BAD_CREDENTIALS = "Your username and password didn't match."
+
+
+def _login_form(request: Request, error: str | None = None) -> dict[str, Any]:
+    # The next POST tells whether the browser kept the session cookie.
+    request.session.set_test_cookie()
+    return {
+        "error": error,
+        "username": request.POST.get("username", ""),
+        "demo_username": DEMO_USERNAME,
+        "demo_password": DEMO_PASSWORD,
+    }
+
+
+@view_config(route_name="login", renderer="templates/login.jinja2", request_method="GET")
+def login_form(request: Request) -> dict[str, Any]:
+    """Show the login form and set the test cookie."""
+    return _login_form(request)
+
+
+# The CSRF check runs in the view, after the test cookie's: a browser that
+# refuses cookies has no session to hold a token, and deserves a clear message.
+@view_config(route_name="login", renderer="templates/login.jinja2", request_method="POST", require_csrf=False)
+def login(request: Request) -> dict[str, Any] | HTTPFound:
+    """Log a user in: a new session id, ``user_id`` in the session, and "remember me"."""
+    session = request.session
+    if not session.test_cookie_worked():
+        return _login_form(request, COOKIES_NEEDED)
+    check_csrf_token(request)
+    session.delete_test_cookie()
+    username = request.POST.get("username", "")
+    user = request.dbsession.scalars(sa.select(User).where(User.username == username)).first()
+    if user is None or not check_password(request.POST.get("password", ""), user.password_hash):
+        return _login_form(request, BAD_CREDENTIALS)
+    # A new id and CSRF token at login: whatever was planted in the browser before is worth nothing after.
+    session.regenerate_id()
+    session.new_csrf_token()
+    session["user_id"] = user.id
+    # 0 ends the login when the browser closes; "remember me" keeps it 30 idle days.
+    remember = bool(request.POST.get("remember"))
+    session.set_expiry(REMEMBER_SECONDS if remember else 0)
+    session["remember_me"] = remember
+    session.flash(f"You're logged in as {user.username}.")
+    return HTTPFound(request.route_url("account"))
+
+
+@view_config(route_name="logout", request_method="POST")
+def logout(request: Request) -> HTTPFound:
+    """Log out: ``user_id`` leaves the session, the rest stays."""
+    request.session.pop("user_id", None)
+    request.session.pop("remember_me", None)
+    request.session.set_expiry(None)
+    request.session.flash("You're logged out.")
+    return HTTPFound(request.route_url("home"))
+
+
+@view_config(route_name="account", renderer="templates/account.jinja2")
+def account(request: Request) -> dict[str, Any] | HTTPFound:
+    """A page for logged-in users only; others are sent to the login form."""
+    if request.user is None:
+        request.session.flash("Log in to see your account.", "error")
+        return HTTPFound(request.route_url("login"))
+    return {"remember_me": request.session.get("remember_me", False), "expire_date": request.session.expire_date}
