@@ -54,11 +54,15 @@ class SessionConfig:
         cls, url_or_engine: str | Engine | None, settings: Settings, clock: Callable[[], datetime] = utcnow
     ) -> SessionConfig:
         """Build the engine (unless given), the store and the config for ``settings``."""
+        reader = None
         if isinstance(url_or_engine, Engine):
             engine = url_or_engine
         else:
-            engine = sa.engine_from_config({"url": settings.url, **settings.engine_options}, prefix="")
-        return cls(settings, SessionStore(engine, Codec(settings.secrets, settings.serializer), clock=clock))
+            options = {"url": settings.url, **settings.engine_options}
+            engine = sa.engine_from_config(options, prefix="")
+            reader = sa.engine_from_config({**options, "isolation_level": "AUTOCOMMIT"}, prefix="")
+        codec = Codec(settings.secrets, settings.serializer)
+        return cls(settings, SessionStore(engine, codec, clock=clock, reader=reader))
 
     @property
     def codec(self) -> Codec:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Union
@@ -99,18 +100,33 @@ def _insert_ignoring_duplicates(dialect_name: str) -> Any:
 class SessionStore:
     """Load, save, delete and purge rows of ``core_sessions``.
 
-    Reads run on an autocommit connection (one statement, no BEGIN); writes run
+    Reads run on an autocommit connection (one statement, no BEGIN), from
+    ``reader`` when given; writes run
     on the executor of the caller's transaction and are guarded by ``version``.
     ``clock`` returns the current aware UTC time; tests replace it.
     """
 
-    def __init__(self, engine: Engine, codec: Codec, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        codec: Codec,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        reader: Engine | None = None,
+    ) -> None:
         self.engine = engine
         self.codec = codec
         self.clock = clock
-        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # A pool of its own made in autocommit mode saves the round trips that
+        # switching a pooled connection in and out of autocommit costs on MariaDB.
+        self._reader = reader or engine.execution_options(isolation_level="AUTOCOMMIT")
         self._insert = _insert_ignoring_duplicates(engine.dialect.name)
         use_default_codec(codec)
+
+    def dispose(self) -> None:
+        """Close the pooled connections of the store's engines."""
+        self._reader.dispose()
+        self.engine.dispose()
 
     def now(self) -> datetime:
         """Return the store's idea of the current time (aware UTC)."""
@@ -125,44 +141,61 @@ class SessionStore:
         locked until it ends (``SELECT ... FOR UPDATE``; SQLite locks on write).
         """
         params = {"key": session_key, "now": self.now()}
-        if locking is not None:
-            row = locking.execute(_LOAD_FOR_UPDATE, params).first()
-            return None if row is None else StoredSession(session_key, *row)
-        try:
-            row = self._read_one(params)
-        except sa.exc.DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            # The pool held a connection the server dropped (a restart): reads
-            # are safe to repeat once on a fresh connection.
-            row = self._read_one(params)
-        if row is None:
-            return None
-        return StoredSession(session_key, *row)
+        with self._reporting():
+            if locking is not None:
+                row = locking.execute(_LOAD_FOR_UPDATE, params).first()
+            else:
+                try:
+                    row = self._read_one(params)
+                except sa.exc.OperationalError:
+                    # Pooled connections die together when the server restarts:
+                    # a read is safe to repeat once on a fresh connection.
+                    self.dispose()
+                    row = self._read_one(params)
+        return None if row is None else StoredSession(session_key, *row)
 
     def _read_one(self, params: dict[str, Any]) -> Any:
         with self._reader.connect() as connection:
             return connection.execute(_LOAD, params).first()
+
+    @contextmanager
+    def _reporting(self) -> Iterator[None]:
+        """Log a database failure, naming the database without its password, and let it propagate."""
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            if isinstance(exc, sa.exc.OperationalError):
+                self.dispose()  # the next request starts on fresh connections
+            log.error(
+                "session database %s failed: %s",
+                self.engine.url.render_as_string(hide_password=True),
+                str(exc.orig).strip() or type(exc.orig).__name__,
+            )
+            raise
+
+    def _execute(self, executor: Executor, statement: Any, params: dict[str, Any]) -> Any:
+        with self._reporting():
+            return executor.execute(statement, params)
 
     def insert(
         self, executor: Executor, session_key: str, data: str, created: datetime, expire_date: datetime
     ) -> bool:
         """Insert a new row; return False, inserting nothing, if the key is taken."""
         params = {"key": session_key, "data": data, "size": len(data), "created": created, "expire": expire_date}
-        return executor.execute(self._insert, params).rowcount == 1  # type: ignore[attr-defined]
+        return self._execute(executor, self._insert, params).rowcount == 1  # type: ignore[no-any-return]
 
     def update(self, executor: Executor, session_key: str, version: int, data: str, expire_date: datetime) -> bool:
         """Rewrite a row read at ``version``; return False if it changed or vanished since."""
         params = {"key": session_key, "version": version, "data": data, "size": len(data), "expire": expire_date}
-        return executor.execute(_UPDATE, params).rowcount == 1  # type: ignore[attr-defined]
+        return self._execute(executor, _UPDATE, params).rowcount == 1  # type: ignore[no-any-return]
 
     def touch(self, executor: Executor, session_key: str, expire_date: datetime) -> None:
         """Push a row's expiry forward without touching its data or version."""
-        executor.execute(_TOUCH, {"key": session_key, "expire": expire_date})
+        self._execute(executor, _TOUCH, {"key": session_key, "expire": expire_date})
 
     def remove(self, executor: Executor, session_key: str) -> None:
         """Delete the row stored under ``session_key`` if there is one."""
-        executor.execute(_DELETE, {"key": session_key})
+        self._execute(executor, _DELETE, {"key": session_key})
 
     # -- out of requests (pshell, scripts, the inspector) --------------------
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import webtest
 from sqlalchemy.engine import Engine
 
-from pyramid_dbsession import get_store
+from pyramid_dbsession import SessionStore, get_store
 from pyramid_dbsession.models import create_table, drop_table, sessions_table
 
 from .sessionapp import make_app
@@ -88,18 +88,18 @@ def settings(engine: Engine) -> dict[str, Any]:
 @pytest.fixture
 def make_testapp(settings: dict[str, Any], clock: Clock) -> Iterator[Callable[..., webtest.TestApp]]:
     """Build a ``webtest.TestApp`` of the test views; keyword arguments are extra settings."""
-    engines: list[Engine] = []
+    stores: list[SessionStore] = []
 
     def build(configure: Any = None, **extra: Any) -> webtest.TestApp:
         app = make_app({**settings, **{f"dbsession.{key}": value for key, value in extra.items()}}, configure)
         store = get_store(app.registry)
         store.clock = clock
-        engines.append(store.engine)
+        stores.append(store)
         return webtest.TestApp(app)
 
     yield build
-    for built in engines:
-        built.dispose()
+    for store in stores:
+        store.dispose()
 
 
 @pytest.fixture
