@@ -17,9 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 
 import pyramid_dbsession.lifecycle
-from pyramid_dbsession import SessionConflict, get_store
+from pyramid_dbsession import DBSessionFactory, SessionConflict, get_store
 
-from .conftest import session_rows
+from .conftest import SECRET, session_rows
+from .sessionapp import ROUTES
 
 notes_metadata = sa.MetaData()
 notes = sa.Table("app_notes", notes_metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("text", sa.String(50)))
@@ -177,3 +178,19 @@ def test_concurrent_increments_never_lose_an_update(make_testapp, catch_all):
     assert testapp.get("/show").json["counter"] == successes + 1
     print(f"{successes} of 100 concurrent increments succeeded")
     assert successes >= 90
+
+
+def test_factory_set_without_the_include_still_saves_in_the_transaction(engine, clock):
+    factory = DBSessionFactory(engine, SECRET, clock=clock)
+    with Configurator() as config:
+        config.include("pyramid_tm")
+        config.set_session_factory(factory)
+        for name in ROUTES:
+            config.add_route(name, f"/{name}")
+        config.scan("tests.sessionapp")
+    testapp = webtest.TestApp(config.make_wsgi_app())
+    testapp.get("/set", {"a": "1"})
+    assert testapp.get("/show").json == {"a": "1"}
+    with pytest.raises(Exception, match="the view failed"):
+        testapp.get("/fail")
+    assert testapp.get("/show").json == {"a": "1"}
