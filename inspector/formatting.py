@@ -1,0 +1,42 @@
+"""How times, sizes and keys read in the table: pure functions, the clock passed in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+#: Short keys are this many hex digits of the stored digest.
+SHORT_KEY = 12
+_UNITS = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+
+
+def duration(seconds: float) -> str:
+    """Render a positive span in its largest whole unit: ``3 h``, ``2 d``, ``45 s``."""
+    whole = int(seconds)
+    for name, size in _UNITS:
+        if whole >= size:
+            return f"{whole // size} {name}"
+    return "0 s"
+
+
+def expires(expire_date: datetime, now: datetime) -> str:
+    """``in 3 h`` for a live session, ``expired 2 d ago`` for a dead one."""
+    left = (expire_date - now).total_seconds()
+    if left > 0:
+        return f"in {duration(left)}"
+    return f"expired {duration(-left)} ago"
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """``5 min ago`` (or ``in 5 min`` for a moment in the future)."""
+    past = (now - moment).total_seconds()
+    return f"{duration(past)} ago" if past >= 0 else f"in {duration(-past)}"
+
+
+def short_key(session_key: str) -> str:
+    """The first digits of a session key, enough to tell rows apart on screen."""
+    return session_key[:SHORT_KEY]
+
+
+def count(number: int) -> str:
+    """A count with thousands separators."""
+    return f"{number:,}"

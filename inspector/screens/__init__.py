@@ -1,0 +1,1 @@
+"""The inspector's screens: browse, detail, confirmation and help."""

@@ -1,0 +1,399 @@
+"""SessionSource: pages, totals, search, decode and delete on ``core_sessions``; no Textual here.
+
+Every method opens its own connection from the store's engine, so the TUI can
+call them from thread workers. Rows are read in keyset pages on the indexed
+``(column, session_key)`` pairs: the cost of a page does not grow with the table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from pyramid_dbsession.errors import BadSessionData
+from pyramid_dbsession.ids import looks_like_session_id, session_key_for
+from pyramid_dbsession.models import sessions_table
+from pyramid_dbsession.store import SessionStore
+
+PAGE_SIZE = 100
+#: Rows decoded per statement when searching inside the data.
+SEARCH_CHUNK = 500
+#: A data search stops after this many matches: they must fit on one page.
+MAX_MATCHES = PAGE_SIZE
+PREVIEW_KEYS = 6
+
+_t = sessions_table
+
+
+class Sort(Enum):
+    """The orders the table can be read in, each on an indexed column."""
+
+    EXPIRY = ("expires", "expire_date", False)
+    CREATED = ("created", "created", True)
+    SIZE = ("size", "data_size", True)
+
+    def __init__(self, label: str, column: str, descending: bool) -> None:
+        self.label = label
+        self.column = column
+        self.descending = descending
+
+    def next(self) -> Sort:
+        """Return the sort that follows this one in the cycle."""
+        members = list(Sort)
+        return members[(members.index(self) + 1) % len(members)]
+
+
+class Filter(Enum):
+    """Which sessions to show, by expiry."""
+
+    ALL = "all"
+    LIVE = "live"
+    EXPIRED = "expired"
+
+    def next(self) -> Filter:
+        """Return the filter that follows this one in the cycle."""
+        members = list(Filter)
+        return members[(members.index(self) + 1) % len(members)]
+
+
+class Status(Enum):
+    """What the core's codec makes of a row's stored text."""
+
+    VALID = "valid"
+    TAMPERED = "tampered"
+    UNDECODABLE = "undecodable"
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the table shows: order, expiry filter, key prefix and, after a data search, the matches."""
+
+    sort: Sort = Sort.EXPIRY
+    filter: Filter = Filter.ALL
+    prefix: str = ""
+    keys: tuple[str, ...] | None = None
+
+    def with_changes(self, **changes: Any) -> Query:
+        """Return a copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+#: Where a page starts or ends: the sort column's value and the session key.
+Position = tuple[Any, str]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The outcome of decoding one row with the core's codec."""
+
+    status: Status
+    data: dict[str, Any] | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One line of the table: the row's columns and what its data decodes to."""
+
+    session_key: str
+    created: datetime
+    expire_date: datetime
+    data_size: int
+    decoded: Decoded
+    position: Position
+
+    @property
+    def key_count(self) -> int | None:
+        """How many top-level keys the data has, or None if it does not decode."""
+        return None if self.decoded.data is None else len(self.decoded.data)
+
+    @property
+    def preview(self) -> str:
+        """The first top-level keys, sorted, or why the data does not decode."""
+        data = self.decoded.data
+        if data is None:
+            return f"{self.decoded.status.value}: {self.decoded.reason}"
+        names = sorted(map(str, data))
+        more = f", +{len(names) - PREVIEW_KEYS}" if len(names) > PREVIEW_KEYS else ""
+        return ", ".join(names[:PREVIEW_KEYS]) + more
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows in the query's order, and whether more lie beyond it."""
+
+    rows: tuple[SessionRow, ...]
+    has_next: bool
+    has_previous: bool
+
+    @property
+    def start(self) -> Position | None:
+        """The position of the first row, from which the page can be read again."""
+        return self.rows[0].position if self.rows else None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Counts over the whole table, and how many sessions the query selects."""
+
+    all: int
+    expired: int
+    matching: int
+    created_since: int = 0
+
+    @property
+    def live(self) -> int:
+        return self.all - self.expired
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    """Everything the detail view shows of one row."""
+
+    session_key: str
+    created: datetime
+    expire_date: datetime
+    data_size: int
+    version: int
+    session_data: str
+    decoded: Decoded = field(default_factory=lambda: Decoded(Status.UNDECODABLE))
+
+
+@dataclass(frozen=True)
+class SearchProgress:
+    """How far a data search has got, and the keys it matched so far."""
+
+    scanned: int
+    total: int
+    matches: tuple[str, ...]
+
+
+def describe_error(exc: Exception) -> str:
+    """The first line of a database error, without SQLAlchemy's wrapping."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _key_range(prefix: str) -> Any:
+    """The index range of keys starting with ``prefix`` (a hex digest prefix, or a whole cookie value)."""
+    if looks_like_session_id(prefix):
+        return _t.c.session_key == session_key_for(prefix)
+    lowered = prefix.lower()
+    try:
+        number = int(lowered, 16)
+    except ValueError:
+        return sa.false()
+    # A range rather than LIKE: LIKE is case-insensitive in SQLite and skips the index.
+    condition = _t.c.session_key >= lowered
+    upper = number + 1
+    if upper < 16 ** len(lowered):
+        condition = sa.and_(condition, _t.c.session_key < f"{upper:0{len(lowered)}x}")
+    return condition
+
+
+def _after(column: Any, position: Position, *, descending: bool, inclusive: bool) -> Any:
+    """Rows past ``position`` in (column, session_key) order, written to use the index's range."""
+    value, key = position
+    if descending:
+        key_test = _t.c.session_key <= key if inclusive else _t.c.session_key < key
+        return sa.and_(column <= value, sa.or_(column < value, key_test))
+    key_test = _t.c.session_key >= key if inclusive else _t.c.session_key > key
+    return sa.and_(column >= value, sa.or_(column > value, key_test))
+
+
+class SessionSource:
+    """Read and delete rows of ``core_sessions`` through a :class:`SessionStore`."""
+
+    def __init__(self, store: SessionStore, *, page_size: int = PAGE_SIZE) -> None:
+        self.store = store
+        self.page_size = page_size
+
+    @property
+    def engine(self) -> Engine:
+        return self.store.engine
+
+    @property
+    def database(self) -> str:
+        """The database URL with its password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def now(self) -> datetime:
+        """The store's clock: the inspector judges expiry as the app does."""
+        return self.store.now()
+
+    def check(self) -> None:
+        """Raise the database's error unless ``core_sessions`` can be read."""
+        with self.engine.connect() as connection:
+            connection.execute(sa.select(_t.c.session_key).limit(1)).all()
+
+    # -- reading ---------------------------------------------------------------
+
+    def _where(self, query: Query, now: datetime) -> list[Any]:
+        conditions: list[Any] = []
+        if query.filter is Filter.LIVE:
+            conditions.append(_t.c.expire_date > now)
+        elif query.filter is Filter.EXPIRED:
+            conditions.append(_t.c.expire_date <= now)
+        if query.prefix:
+            conditions.append(_key_range(query.prefix))
+        if query.keys is not None:
+            conditions.append(_t.c.session_key.in_(query.keys) if query.keys else sa.false())
+        return conditions
+
+    def page(self, query: Query, start: Position | None = None, *, inclusive: bool = False) -> Page:
+        """Return the page after ``start`` (from it if ``inclusive``), or the first page."""
+        column = _t.c[query.sort.column]
+        conditions = self._where(query, self.now())
+        if start is not None:
+            conditions.append(_after(column, start, descending=query.sort.descending, inclusive=inclusive))
+        rows = self._select(query, conditions, reverse=False)
+        has_previous = start is not None and (not inclusive or self._exists_before(query, start))
+        return Page(tuple(rows[: self.page_size]), len(rows) > self.page_size, has_previous)
+
+    def _exists_before(self, query: Query, position: Position) -> bool:
+        column = _t.c[query.sort.column]
+        conditions = self._where(query, self.now())
+        conditions.append(_after(column, position, descending=not query.sort.descending, inclusive=False))
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(_t.c.session_key).where(*conditions).limit(1)).first() is not None
+
+    def page_before(self, query: Query, end: Position) -> Page:
+        """Return the page that ends just before ``end``; the first page if fewer rows precede it."""
+        column = _t.c[query.sort.column]
+        conditions = self._where(query, self.now())
+        conditions.append(_after(column, end, descending=not query.sort.descending, inclusive=False))
+        rows = self._select(query, conditions, reverse=True)
+        if len(rows) <= self.page_size:
+            return self.page(query)
+        return Page(tuple(reversed(rows[: self.page_size])), True, True)
+
+    def _select(self, query: Query, conditions: list[Any], *, reverse: bool) -> list[SessionRow]:
+        column = _t.c[query.sort.column]
+        descending = query.sort.descending != reverse
+        order = [column.desc(), _t.c.session_key.desc()] if descending else [column, _t.c.session_key]
+        statement = (
+            sa.select(_t.c.session_key, _t.c.created, _t.c.expire_date, _t.c.data_size, _t.c.session_data, column)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(self.page_size + 1)
+        )
+        with self.engine.connect() as connection:
+            result = connection.execute(statement).all()
+        return [
+            SessionRow(key, created, expire, size, self.decode(key, text), (sort_value, key))
+            for key, created, expire, size, text, sort_value in result
+        ]
+
+    def totals(self, query: Query, since: datetime | None = None) -> Totals:
+        """Count all, expired and matching sessions, and those created after ``since``."""
+        now = self.now()
+        count = sa.select(sa.func.count()).select_from(_t)
+        with self.engine.connect() as connection:
+            everything = connection.execute(count).scalar_one()
+            expired = connection.execute(count.where(_t.c.expire_date <= now)).scalar_one()
+            conditions = self._where(query, now)
+            matching = connection.execute(count.where(*conditions)).scalar_one() if conditions else everything
+            created = 0
+            if since is not None:
+                created = connection.execute(count.where(_t.c.created > since)).scalar_one()
+        return Totals(everything, expired, matching, created)
+
+    def detail(self, session_key: str) -> SessionDetail | None:
+        """Return one row with its decoded data, or None if it is gone."""
+        statement = sa.select(
+            _t.c.session_key, _t.c.created, _t.c.expire_date, _t.c.data_size, _t.c.version, _t.c.session_data
+        ).where(_t.c.session_key == session_key)
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            return None
+        return SessionDetail(*row, decoded=self.decode(row.session_key, row.session_data))
+
+    def decode(self, session_key: str, text: str) -> Decoded:
+        """Verify and deserialize stored text with the core's codec, never raising."""
+        codec = self.store.codec
+        try:
+            payload = codec.verify(session_key, text)
+        except BadSessionData as exc:
+            return Decoded(Status.TAMPERED, reason=exc.reason)
+        try:
+            return Decoded(Status.VALID, codec.loads(payload))
+        except BadSessionData as exc:
+            return Decoded(Status.UNDECODABLE, reason=exc.reason)
+
+    def search(self, query: Query, needle: str) -> Iterator[SearchProgress]:
+        """Scan the query's rows in key order for ``needle`` in their decoded data, yielding progress.
+
+        The match is case-insensitive on the data rendered as JSON (``repr`` for
+        values JSON cannot show); it stops after :data:`MAX_MATCHES` matches.
+        """
+        base = query.with_changes(keys=None)
+        now = self.now()
+        total = self.totals(base).matching
+        lowered = needle.lower()
+        matches: list[str] = []
+        scanned = 0
+        last = ""
+        while True:
+            statement = (
+                sa.select(_t.c.session_key, _t.c.session_data)
+                .where(*self._where(base, now), _t.c.session_key > last)
+                .order_by(_t.c.session_key)
+                .limit(SEARCH_CHUNK)
+            )
+            with self.engine.connect() as connection:
+                chunk = connection.execute(statement).all()
+            for key, text in chunk:
+                data = self.decode(key, text).data
+                if data is not None and lowered in json.dumps(data, default=repr, ensure_ascii=False).lower():
+                    matches.append(key)
+            scanned += len(chunk)
+            done = len(chunk) < SEARCH_CHUNK or len(matches) >= MAX_MATCHES
+            yield SearchProgress(scanned, max(total, scanned), tuple(matches[:MAX_MATCHES]))
+            if done:
+                return
+            last = chunk[-1].session_key
+
+    # -- deleting --------------------------------------------------------------
+
+    def delete(self, session_keys: list[str] | tuple[str, ...]) -> int:
+        """Delete these rows in one transaction; return how many went."""
+        if not session_keys:
+            return 0
+        with self.engine.begin() as connection:
+            result = connection.execute(_t.delete().where(_t.c.session_key.in_(list(session_keys))))
+        return int(result.rowcount)
+
+    def count_expired(self) -> int:
+        """How many rows have expired by now."""
+        with self.engine.connect() as connection:
+            statement = sa.select(sa.func.count()).select_from(_t).where(_t.c.expire_date <= self.now())
+            return int(connection.execute(statement).scalar_one())
+
+    def purge_expired(self, batch_size: int = 5000) -> Iterator[int]:
+        """Delete expired rows in transactions of ``batch_size``, yielding each batch's count.
+
+        Stopping the iteration between batches leaves the rest in place, so a
+        purge can be cancelled without a half-done transaction.
+        """
+        now = self.now()
+        expired_keys = (
+            sa.select(_t.c.session_key).where(_t.c.expire_date <= now).order_by(_t.c.expire_date).limit(batch_size)
+        )
+        while True:
+            with self.engine.begin() as connection:
+                keys = connection.execute(expired_keys).scalars().all()
+                if keys:
+                    connection.execute(_t.delete().where(_t.c.session_key.in_(keys)))
+            if keys:
+                yield len(keys)
+            if len(keys) < batch_size:
+                return
