@@ -1,4 +1,5 @@
 # The two set-up commands of the README: `make demo` and `make test`.
+# `make demo PSERVE_ARGS=--reload` restarts the demo when its code changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ $(BIN)/python:
 
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
-	$(BIN)/pserve development.ini
+	$(BIN)/pserve development.ini $(PSERVE_ARGS)
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -35,7 +35,7 @@ def app(settings: dict[str, Any], clock: Clock, demo_tables: None) -> Iterator[R
     with store.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
-    store.engine.dispose()
+    store.dispose()
 
 
 @pytest.fixture

@@ -232,7 +232,7 @@ def test_passwords_are_stored_as_salted_hashes(testapp, engine):
 
 
 def test_demo_user_is_created_once_however_often_the_app_starts(app, settings, engine):
-    get_store(main({}, **settings).registry).engine.dispose()
+    get_store(main({}, **settings).registry).dispose()
     assert len(table_rows(engine, "users")) == 1
 
 
@@ -327,7 +327,7 @@ def test_pshell_of_development_ini_decodes_a_stored_session(tmp_path):
     app = get_app(str(ini))
     client = webtest.TestApp(app)
     client.get("/counter")
-    get_store(app.registry).engine.dispose()
+    get_store(app.registry).dispose()
     script = f"print('visits=', store.get({client.cookies['session']!r}).get_decoded()['visits'])\n"
     pshell = [sys.executable, "-c", "from pyramid.scripts.pshell import main; main()", str(ini)]
     result = subprocess.run(pshell, input=script, capture_output=True, text=True, timeout=60)
