@@ -16,7 +16,8 @@ import hmac
 import json
 import pickle
 import pkgutil
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
 from .errors import BadSessionData, SettingsError
 
@@ -51,11 +52,12 @@ class JSONSerializer:
         return json.loads(data)
 
 
-_NAMED = {"pickle": PickleSerializer, "json": JSONSerializer}
+_NAMED: dict[str, Callable[[], Serializer]] = {"pickle": PickleSerializer, "json": JSONSerializer}
 
 
 def resolve_serializer(spec: Any, *, setting: str = "dbsession.serializer") -> Serializer:
     """Return the serializer that ``spec`` names: ``pickle``, ``json``, a dotted name or an object."""
+    candidate: Any
     if not isinstance(spec, str):
         candidate = spec
     elif spec.strip().lower() in _NAMED:
@@ -64,9 +66,7 @@ def resolve_serializer(spec: Any, *, setting: str = "dbsession.serializer") -> S
         try:
             candidate = pkgutil.resolve_name(spec.strip())
         except (ImportError, AttributeError, ValueError) as exc:
-            raise SettingsError(
-                f"{setting} must be 'pickle', 'json' or a dotted name, got {spec!r} ({exc})"
-            ) from None
+            raise SettingsError(f"{setting} must be 'pickle', 'json' or a dotted name, got {spec!r} ({exc})") from None
     if not (callable(getattr(candidate, "dumps", None)) and callable(getattr(candidate, "loads", None))):
         raise SettingsError(f"{setting} must name an object with dumps() and loads(), got {spec!r}")
     if isinstance(candidate, type):
@@ -74,7 +74,7 @@ def resolve_serializer(spec: Any, *, setting: str = "dbsession.serializer") -> S
             candidate = candidate()
         except TypeError as exc:
             raise SettingsError(f"{setting} names a class that cannot be built without arguments: {exc}") from None
-    return candidate  # type: ignore[no-any-return]
+    return cast(Serializer, candidate)
 
 
 class Codec:

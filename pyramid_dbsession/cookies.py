@@ -40,8 +40,8 @@ class CookiePolicy:
 
     def set_header(self, session_id: str, max_age: int | None) -> str:
         """Return the Set-Cookie value that stores ``session_id`` for ``max_age`` seconds."""
-        return make_cookie(self.name, session_id, max_age=max_age, **self._attributes)  # type: ignore[arg-type]
+        return str(make_cookie(self.name, session_id, max_age=max_age, **self._attributes))
 
     def delete_header(self) -> str:
         """Return the Set-Cookie value that removes the session cookie."""
-        return make_cookie(self.name, None, **self._attributes)  # type: ignore[arg-type]
+        return str(make_cookie(self.name, None, **self._attributes))

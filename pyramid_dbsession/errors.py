@@ -24,7 +24,7 @@ class BadSessionData(DBSessionError):
         self.reason = reason
 
 
-class SessionConflict(DBSessionError, TransientError):
+class SessionConflict(DBSessionError, TransientError):  # type: ignore[misc]  # transaction is untyped
     """Another request changed or deleted this session since it was read.
 
     It is a :class:`transaction.interfaces.TransientError`, so pyramid_tm tags

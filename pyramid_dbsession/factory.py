@@ -132,13 +132,15 @@ def session_tween_factory(handler: Callable[[Request], Response], registry: Regi
     is retried even when the app has a catch-all exception view.
     """
 
+    factory = registry.queryUtility(ISessionFactory)
+    if not isinstance(factory, DBSessionFactory):
+        return handler
+
     def session_tween(request: Request) -> Response:
         response = handler(request)
         lifecycle = request.__dict__.get(_LIFECYCLE_ATTR)
-        factory = registry.queryUtility(ISessionFactory)
-        if lifecycle is not None and isinstance(factory, DBSessionFactory):
-            if not (request.environ.get("tm.active") and request.tm.isDoomed()):
-                factory.save(request, lifecycle)
+        if lifecycle is not None and not (request.environ.get("tm.active") and request.tm.isDoomed()):
+            factory.save(request, lifecycle)
         return response
 
     return session_tween
@@ -148,7 +150,9 @@ def get_store(registry: Registry) -> SessionStore:
     """Return the :class:`SessionStore` of the app's configured session factory."""
     factory = registry.queryUtility(ISessionFactory)
     if not isinstance(factory, DBSessionFactory):
-        raise ConfigurationError("the session factory is not pyramid_dbsession's: call config.include('pyramid_dbsession')")
+        raise ConfigurationError(
+            "the session factory is not pyramid_dbsession's: call config.include('pyramid_dbsession')"
+        )
     return factory.store
 
 

@@ -21,9 +21,9 @@ from .codec import Codec
 from .cookies import CookiePolicy
 from .errors import BadSessionData, DBSessionError, SessionConflict, SessionTooLarge
 from .ids import new_session_id, session_key_for
+from .models import create_table
 from .session import EXPIRY_KEY, Session
 from .settings import FOLLOW_TIMEOUT, Settings
-from .models import create_table
 from .store import Executor, SessionStore, StoredSession, utcnow
 
 log = logging.getLogger("pyramid_dbsession")
@@ -68,9 +68,7 @@ class SessionConfig:
     def codec(self) -> Codec:
         return self.store.codec
 
-    def open(
-        self, cookie_header: str | None, locking: Callable[[], Executor] | None = None
-    ) -> SessionLifecycle:
+    def open(self, cookie_header: str | None, locking: Callable[[], Executor] | None = None) -> SessionLifecycle:
         """Start the lifecycle of one request's session.
 
         ``locking`` returns the executor of the request's transaction, to read
@@ -225,7 +223,7 @@ class SessionLifecycle:
             return None
         configured = self._config.settings.cookie_max_age
         if own is None and configured is not FOLLOW_TIMEOUT:
-            return configured  # type: ignore[no-any-return]
+            return configured
         return max(0, round((expire - now).total_seconds()))
 
     # -- the response -----------------------------------------------------------------

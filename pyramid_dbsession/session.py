@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,9 @@ class Session:
 
     @property
     def _dict(self) -> dict[str, Any]:
+        return self._load()
+
+    def _load(self) -> dict[str, Any]:
         self.accessed = True
         if self._data is None:
             self._data = self._lifecycle.load()
@@ -49,19 +52,19 @@ class Session:
     @property
     def new(self) -> bool:
         """True when no stored session stands behind this one (yet)."""
-        self._dict
+        self._load()
         return self._lifecycle.is_new
 
     @property
     def created(self) -> int:
         """When the session was first created, in seconds since the epoch."""
-        self._dict
+        self._load()
         return int(self._lifecycle.created.timestamp())
 
     @property
     def expire_date(self) -> datetime:
         """When the session ends if it is not used again (aware UTC)."""
-        self._dict
+        self._load()
         return self._lifecycle.expire_date()
 
     # -- reading -----------------------------------------------------------------
@@ -135,7 +138,7 @@ class Session:
 
         Data set afterwards goes to a brand new session with a new id.
         """
-        self._dict
+        self._load()
         self._data = {}
         self.modified = True
         self._lifecycle.invalidate()
@@ -199,7 +202,7 @@ class Session:
 
     def test_cookie_worked(self) -> bool:
         """Tell whether the browser sent back the session set by :meth:`set_test_cookie`."""
-        return self.get(TEST_COOKIE_KEY) == "worked"
+        return bool(self.get(TEST_COOKIE_KEY) == "worked")
 
     def delete_test_cookie(self) -> None:
         """Remove the test cookie marker."""

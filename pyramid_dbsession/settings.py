@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from .codec import Serializer, resolve_serializer
 from .errors import SettingsError
@@ -19,15 +20,14 @@ _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
 
-class _FollowTimeout:
+class CookieAge(Enum):
     """Marks ``cookie_max_age`` left to follow each session's expiry."""
 
-    def __repr__(self) -> str:
-        return "FOLLOW_TIMEOUT"
+    FOLLOW_TIMEOUT = "follow the timeout"
 
 
 #: The default ``cookie_max_age``: the cookie lives as long as the row.
-FOLLOW_TIMEOUT: Any = _FollowTimeout()
+FOLLOW_TIMEOUT: Final = CookieAge.FOLLOW_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Settings:
     cookie_secure: bool = False
     cookie_httponly: bool = True
     cookie_samesite: str | None = "Lax"
-    cookie_max_age: int | None = FOLLOW_TIMEOUT
+    cookie_max_age: int | CookieAge | None = FOLLOW_TIMEOUT
     timeout: int = DEFAULT_TIMEOUT
     reissue_time: int = DEFAULT_TIMEOUT // 10
     absolute_timeout: int | None = None
@@ -123,9 +123,9 @@ def _serializer(key: str, raw: Any) -> Serializer:
     return resolve_serializer(raw, setting=key)
 
 
-def _cookie_max_age(key: str, raw: Any) -> int | None:
+def _cookie_max_age(key: str, raw: Any) -> int | CookieAge | None:
     if raw is FOLLOW_TIMEOUT:
-        return FOLLOW_TIMEOUT
+        return CookieAge.FOLLOW_TIMEOUT
     return _optional_seconds(key, raw)
 
 

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Union
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,7 +21,7 @@ from .models import SessionRecord, sessions_table, use_default_codec
 log = logging.getLogger(__name__)
 
 #: Anything that runs statements inside a transaction someone else commits.
-Executor = Union[Connection, ORMSession]
+Executor = Connection | ORMSession
 
 _t = sessions_table
 _LOAD = sa.select(_t.c.session_data, _t.c.expire_date, _t.c.created, _t.c.version).where(
@@ -62,7 +62,7 @@ _DELETE_RANGE = _t.delete().where(_t.c.expire_date >= sa.bindparam("start"), _t.
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -177,9 +177,7 @@ class SessionStore:
         with self._reporting():
             return executor.execute(statement, params)
 
-    def insert(
-        self, executor: Executor, session_key: str, data: str, created: datetime, expire_date: datetime
-    ) -> bool:
+    def insert(self, executor: Executor, session_key: str, data: str, created: datetime, expire_date: datetime) -> bool:
         """Insert a new row; return False, inserting nothing, if the key is taken."""
         params = {"key": session_key, "data": data, "size": len(data), "created": created, "expire": expire_date}
         return self._execute(executor, self._insert, params).rowcount == 1  # type: ignore[no-any-return]

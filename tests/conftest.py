@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -62,7 +62,7 @@ class Clock:
     """A clock the tests move by hand."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -151,7 +151,11 @@ def test_deleting_the_test_cookie_ends_an_otherwise_empty_session(app, engine):
 def test_any_pickleable_value_round_trips(make_testapp):
     def configure(config: Configurator) -> None:
         def store(request: Request) -> Response:
-            request.session["value"] = {"when": datetime.date(2005, 8, 20), "amount": decimal.Decimal("1.10"), "ids": {1, 2}}
+            request.session["value"] = {
+                "when": datetime.date(2005, 8, 20),
+                "amount": decimal.Decimal("1.10"),
+                "ids": {1, 2},
+            }
             return Response("stored")
 
         def load(request: Request) -> Response:

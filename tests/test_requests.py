@@ -195,9 +195,7 @@ def test_tampered_data_gives_empty_session_and_a_warning(testapp, engine, caplog
     (row,) = session_rows(engine)
     payload, _, mac = row.session_data.partition(".")
     with engine.begin() as connection:
-        connection.execute(
-            sessions_table.update().values(session_data=payload[:-4] + "AAA=" + "." + mac)
-        )
+        connection.execute(sessions_table.update().values(session_data=payload[:-4] + "AAA=" + "." + mac))
     response = testapp.get("/show")
     assert response.json == {}
     assert any(r.levelname == "WARNING" and row.session_key[:12] in r.getMessage() for r in caplog.records)

@@ -88,11 +88,15 @@ def test_bad_value_names_the_setting_and_the_value(key, value, message):
 
 
 def test_unknown_setting_suggests_the_close_one():
-    with pytest.raises(SettingsError, match=r"unknown setting 'dbsession\.cookie_secre' \(did you mean 'dbsession\.cookie_secure'\?\)"):
+    with pytest.raises(
+        SettingsError, match=r"unknown setting 'dbsession\.cookie_secre' \(did you mean 'dbsession\.cookie_secure'\?\)"
+    ):
         parse(cookie_secre="true")
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("yes", True), ("On", True), ("1", True), ("no", False), ("OFF", False), ("0", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("yes", True), ("On", True), ("1", True), ("no", False), ("OFF", False), ("0", False)]
+)
 def test_booleans_accept_the_usual_words(raw, expected):
     assert parse(cookie_secure=raw).cookie_secure is expected
 

@@ -23,7 +23,9 @@ from .conftest import SECRET, session_rows
 from .sessionapp import ROUTES
 
 notes_metadata = sa.MetaData()
-notes = sa.Table("app_notes", notes_metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("text", sa.String(50)))
+notes = sa.Table(
+    "app_notes", notes_metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("text", sa.String(50))
+)
 
 
 @pytest.fixture
