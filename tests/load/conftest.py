@@ -1,0 +1,82 @@
+"""The private PostgreSQL cluster, the ``--load-long`` option and the figures printed at the end.
+
+The option is read from this directory's conftest, so pass the directory on the
+command line for the long run: ``pytest tests/load --load-long``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from pyramid_dbsession.models import create_table, sessions_table
+
+from .cluster import ClusterUnavailable, PrivateCluster
+
+FIGURES = pytest.StashKey[list[tuple[str, list[str]]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--load-long",
+        action="store_true",
+        default=False,
+        help="run the load tests for minutes with more clients, instead of seconds",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[FIGURES] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for title, lines in config.stash.get(FIGURES, []):
+        terminalreporter.write_sep("-", title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+class Figures:
+    """Lines a test wants printed in the terminal summary, figures measured under load."""
+
+    def __init__(self, config: pytest.Config, title: str) -> None:
+        self._config = config
+        self._title = title
+
+    def add(self, lines: list[str]) -> None:
+        self._config.stash[FIGURES].append((self._title, lines))
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figures:
+    return Figures(request.config, request.node.nodeid)
+
+
+@pytest.fixture(scope="session")
+def private_cluster() -> Iterator[PrivateCluster]:
+    """A PostgreSQL server of our own, which tests may stop and start; CI fails where it cannot run."""
+    try:
+        cluster = PrivateCluster.create()
+    except ClusterUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no private PostgreSQL cluster here: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def load_engine(private_cluster: PrivateCluster) -> Iterator[Engine]:
+    """An engine on the private cluster, with ``core_sessions`` empty."""
+    engine = sa.create_engine(private_cluster.url, pool_pre_ping=True)
+    create_table(engine)
+    with engine.begin() as connection:
+        connection.execute(sessions_table.delete())
+    yield engine
+    engine.dispose()

@@ -1,0 +1,106 @@
+"""Under load, and through a PostgreSQL restart, no acknowledged write is lost.
+
+A waitress server in a child process serves the test views with pyramid_tm
+and pyramid_retry, on a private PostgreSQL cluster; the clients run here, in
+threads. The figures (requests per second, latency percentiles, conflicts
+retried, sessions checked) are printed in the terminal summary. The short
+runs belong to the normal suite; ``pytest tests/load --load-long`` runs the
+load for two minutes with three times the clients.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from .check import check_sessions
+from .client import LoadPlan, LoadReport, LoadRun
+from .cluster import PrivateCluster
+from .conftest import Figures
+from .server import running_server
+
+SECRET = "load-test-secret-that-is-long-enough-to-be-real"
+SERVER_THREADS = 8
+SHORT = LoadPlan(duration=8, readers=4, writers=4, pairs=2, visitors=2)
+LONG = LoadPlan(duration=120, readers=12, writers=12, pairs=6, visitors=6)
+RESTART = LoadPlan(duration=10, readers=3, writers=3, pairs=2, visitors=2)
+#: Requests served before the database is stopped.
+WARM_UP_REQUESTS = 1000
+
+
+@pytest.fixture
+def plan(request: pytest.FixtureRequest) -> LoadPlan:
+    return LONG if request.config.getoption("--load-long", default=False) else SHORT
+
+
+def retries(base_url: str) -> dict[str, int]:
+    """The retries pyramid_retry made in the server, by exception class."""
+    with urllib.request.urlopen(f"{base_url}/stats", timeout=30) as response:
+        return dict(json.load(response)["retries"])
+
+
+def retry_line(counts: dict[str, int]) -> str:
+    return f"conflicts retried: {counts.get('SessionConflict', 0)} (all retries: {counts or 0})"
+
+
+def test_load_keeps_every_acknowledged_increment(
+    private_cluster: PrivateCluster, load_engine: Engine, plan: LoadPlan, tmp_path: Path, figures: Figures
+) -> None:
+    with running_server(private_cluster.url, SECRET, SERVER_THREADS, tmp_path / "server.log") as base_url:
+        run = LoadRun(base_url, plan)
+        run.start()
+        report = run.join()
+        retried = retries(base_url)
+    check = check_sessions(load_engine, SECRET, report.sessions)
+    figures.add([*report.lines(), retry_line(retried), *check.lines()])
+    assert report.unexpected_count == 0, report.unexpected
+    assert check.lost == 0 and check.exact == check.checked, check.problems
+    assert report.server_errors == report.provoked.get("view raised", 0)
+    assert retried.get("SessionConflict", 0) > 0  # the pairs did collide, and were replayed
+
+
+def run_through_a_restart(cluster: PrivateCluster, base_url: str, plan: LoadPlan) -> tuple[LoadReport, int, int]:
+    """Run the load, stop the database once it is warm, start it after the clients saw it fail.
+
+    Returns the report, the sessions created before the outage, and the
+    requests that started after it.
+    """
+    run = LoadRun(base_url, plan, seed=1)
+    run.start()
+    assert run.wait_until(lambda run: run.requests >= WARM_UP_REQUESTS, timeout=60), "the load never warmed up"
+    sessions_before = len(run.sessions)
+    run.outage_begins()
+    cluster.stop()
+    run.wait_until(lambda run: run.outage_failures >= 2 * plan.threads, timeout=30)
+    cluster.start()
+    run.outage_ends()
+    requests_before_end = run.requests
+    report = run.join()
+    return report, sessions_before, report.requests - requests_before_end
+
+
+def test_database_restart_fails_requests_cleanly_and_loses_nothing(
+    private_cluster: PrivateCluster, load_engine: Engine, tmp_path: Path, figures: Figures
+) -> None:
+    log_path = tmp_path / "server.log"
+    with running_server(private_cluster.url, SECRET, SERVER_THREADS, log_path) as base_url:
+        report, sessions_before, requests_after = run_through_a_restart(private_cluster, base_url, RESTART)
+        retried = retries(base_url)
+    check = check_sessions(load_engine, SECRET, report.sessions)
+    figures.add(
+        [
+            *report.lines(),
+            retry_line(retried),
+            f"outage: {report.provoked.get('database down', 0)} requests failed while PostgreSQL was down; "
+            f"{requests_after} requests after it; {sessions_before} sessions written before it",
+            *check.lines(),
+        ]
+    )
+    assert report.provoked.get("database down", 0) > 0 and requests_after > 0
+    assert " ERROR pyramid_dbsession" in log_path.read_text()  # the failure was logged, naming the database
+    assert report.unexpected_count == 0, report.unexpected
+    assert check.lost == 0, check.problems
