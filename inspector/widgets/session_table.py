@@ -20,11 +20,12 @@ MARK = "●"
 _COLUMNS = (
     ("", "mark", 1),
     ("key", "key", formatting.SHORT_KEY),
-    ("created", "created", 12),
-    ("expires", "expires", 17),
+    ("created", "created", 10),
+    ("expires", "expires", 18),
     ("size", "size", 9),
     ("keys", "keys", 4),
-    ("preview", "preview", None),
+    # A fixed width: a long preview would otherwise widen the table past the screen.
+    ("preview", "preview", 40),
 )
 
 

@@ -77,6 +77,4 @@ async def settle(pilot: Pilot[Any]) -> None:
             continue  # an exclusive worker replaced it, or it failed and said so
         await pilot.pause()
         if not any(worker.is_running for worker in app.workers):
-            await pilot.pause()
-            if not any(worker.is_running for worker in app.workers):
-                return
+            return
