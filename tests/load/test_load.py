@@ -5,7 +5,7 @@ and pyramid_retry, on a private PostgreSQL cluster; the clients run here, in
 threads. The figures (requests per second, latency percentiles, conflicts
 retried, sessions checked) are printed in the terminal summary. The short
 runs belong to the normal suite; ``pytest tests/load --load-long`` runs the
-load for two minutes with three times the clients.
+load for two minutes and the restart for one, with three times the clients.
 """
 
 from __future__ import annotations
@@ -28,13 +28,23 @@ SERVER_THREADS = 8
 SHORT = LoadPlan(duration=8, readers=4, writers=4, pairs=2, visitors=2)
 LONG = LoadPlan(duration=120, readers=12, writers=12, pairs=6, visitors=6)
 RESTART = LoadPlan(duration=10, readers=3, writers=3, pairs=2, visitors=2)
+LONG_RESTART = LoadPlan(duration=60, readers=9, writers=9, pairs=4, visitors=4)
 #: Requests served before the database is stopped.
 WARM_UP_REQUESTS = 1000
 
 
+def is_long(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--load-long", default=False))
+
+
 @pytest.fixture
 def plan(request: pytest.FixtureRequest) -> LoadPlan:
-    return LONG if request.config.getoption("--load-long", default=False) else SHORT
+    return LONG if is_long(request) else SHORT
+
+
+@pytest.fixture
+def restart_plan(request: pytest.FixtureRequest) -> LoadPlan:
+    return LONG_RESTART if is_long(request) else RESTART
 
 
 def retries(base_url: str) -> dict[str, int]:
@@ -84,11 +94,11 @@ def run_through_a_restart(cluster: PrivateCluster, base_url: str, plan: LoadPlan
 
 
 def test_database_restart_fails_requests_cleanly_and_loses_nothing(
-    private_cluster: PrivateCluster, load_engine: Engine, tmp_path: Path, figures: Figures
+    private_cluster: PrivateCluster, load_engine: Engine, restart_plan: LoadPlan, tmp_path: Path, figures: Figures
 ) -> None:
     log_path = tmp_path / "server.log"
     with running_server(private_cluster.url, SECRET, SERVER_THREADS, log_path) as base_url:
-        report, sessions_before, requests_after = run_through_a_restart(private_cluster, base_url, RESTART)
+        report, sessions_before, requests_after = run_through_a_restart(private_cluster, base_url, restart_plan)
         retried = retries(base_url)
     check = check_sessions(load_engine, SECRET, report.sessions)
     figures.add(
