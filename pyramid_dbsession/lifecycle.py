@@ -180,7 +180,7 @@ class SessionLifecycle:
                 steps.append(partial(store.remove, session_key=record.session_key))
         elif record is None:
             steps.append(partial(self._insert, payload=self._config.codec.dumps(data), expire_date=expire))
-        elif modified or self._config.settings.detect_changes:
+        elif modified or (self._config.settings.detect_changes and session.exposed):
             payload = self._config.codec.dumps(data)
             if modified or payload != self._payload:
                 text = self._signed(record.session_key, payload)

@@ -16,6 +16,8 @@ CSRF_KEY = "_csrft_"
 TEST_COOKIE_KEY = "_testcookie"
 EXPIRY_KEY = "_expiry"
 _MISSING: Any = object()
+#: Values of these types cannot change in place, so handing one out needs no change detection.
+_IMMUTABLE = frozenset({str, int, float, bool, bytes, complex, type(None)})
 
 
 class Session:
@@ -23,7 +25,9 @@ class Session:
 
     Reads mark it accessed; mutations mark it modified. Mutating a value in
     place (``session['cart'].append(x)``) needs :meth:`changed` unless
-    ``dbsession.detect_changes`` is on (the default).
+    ``dbsession.detect_changes`` is on (the default). Handing out a mutable
+    value marks it exposed: only then can it change in place, so only then
+    is the data serialized again and compared at the end of the request.
     """
 
     def __init__(self, lifecycle: SessionLifecycle) -> None:
@@ -31,6 +35,7 @@ class Session:
         self._data: dict[str, Any] | None = None
         self.accessed = False
         self.modified = False
+        self.exposed = False
 
     @property
     def _dict(self) -> dict[str, Any]:
@@ -41,6 +46,11 @@ class Session:
         if self._data is None:
             self._data = self._lifecycle.load()
         return self._data
+
+    def _hand_out(self, value: Any) -> Any:
+        if type(value) not in _IMMUTABLE:
+            self.exposed = True
+        return value
 
     def _changing(self) -> dict[str, Any]:
         data = self._dict
@@ -70,10 +80,10 @@ class Session:
     # -- reading -----------------------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
-        return self._dict[key]
+        return self._hand_out(self._dict[key])
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._dict.get(key, default)
+        return self._hand_out(self._dict.get(key, default))
 
     def __contains__(self, key: object) -> bool:
         return key in self._dict
@@ -88,9 +98,11 @@ class Session:
         return self._dict.keys()
 
     def values(self) -> Any:
+        self.exposed = True
         return self._dict.values()
 
     def items(self) -> Any:
+        self.exposed = True
         return self._dict.items()
 
     def __repr__(self) -> str:
@@ -121,7 +133,7 @@ class Session:
         if key not in data:
             self.modified = True
             data[key] = default
-        return data[key]
+        return self._hand_out(data[key])
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
         self._changing().update(other, **kwargs)
@@ -175,7 +187,7 @@ class Session:
 
     def peek_flash(self, queue: str = "") -> list[Any]:
         """Return the messages of a flash queue without removing them."""
-        return list(self._dict.get(FLASH_PREFIX + queue, []))
+        return [self._hand_out(message) for message in self._dict.get(FLASH_PREFIX + queue, [])]
 
     def pop_flash(self, queue: str = "") -> list[Any]:
         """Return and remove the messages of a flash queue."""
