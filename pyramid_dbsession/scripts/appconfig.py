@@ -1,0 +1,41 @@
+"""Read a Pyramid app's ``dbsession.*`` settings from its ``.ini`` file, for the scripts."""
+
+from __future__ import annotations
+
+import plaster
+import sqlalchemy as sa
+from pyramid.paster import get_appsettings
+from sqlalchemy.engine import make_url
+
+from ..errors import SettingsError
+from ..lifecycle import SessionConfig
+from ..settings import parse_settings
+from ..store import SessionStore
+
+
+class ScriptError(Exception):
+    """A problem with the command line or the configuration it names; the message is for the user."""
+
+
+def open_store(config_uri: str) -> SessionStore:
+    """Return a store for the sessions the app in ``config_uri`` uses (``production.ini#main``).
+
+    Raises :class:`ScriptError` when the file cannot be read or its settings are wrong.
+    """
+    try:
+        settings = parse_settings(get_appsettings(config_uri))
+        return SessionConfig.create(None, settings).store
+    except (OSError, LookupError, plaster.PlasterError, SettingsError) as exc:
+        raise ScriptError(f"{config_uri}: {exc}") from exc
+
+
+def describe(store: SessionStore) -> str:
+    """Name the store's database for a message, with the password hidden."""
+    return make_url(store.engine.url).render_as_string(hide_password=True)
+
+
+def database_error(store: SessionStore, exc: sa.exc.DBAPIError) -> str:
+    """One line saying which database failed and how, for stderr."""
+    lines = str(exc.orig).strip().splitlines()
+    reason = lines[0] if lines else type(exc.orig).__name__
+    return f"database error on {describe(store)}: {reason}"

@@ -1,0 +1,57 @@
+"""``dbsession-initdb CONFIG_URI``: create ``core_sessions`` and its indexes where missing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+import sqlalchemy as sa
+
+from ..models import create_table, sessions_table
+from .appconfig import ScriptError, database_error, describe, open_store
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dbsession-initdb", description="Create the sessions table and its indexes unless they exist."
+    )
+    parser.add_argument("config_uri", metavar="CONFIG_URI", help="the app's settings, e.g. production.ini")
+    return parser
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run ``dbsession-initdb``; return the exit status (0 done, 1 database error, 2 usage)."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        store = open_store(args.config_uri)
+    except ScriptError as exc:
+        err.write(f"dbsession-initdb: {exc}\n")
+        return 2
+    try:
+        with store.engine.begin() as connection:
+            create_table(connection)
+            # create_table skips an existing table whole: add any index it lacks.
+            for index in sorted(sessions_table.indexes, key=lambda index: str(index.name)):
+                index.create(connection, checkfirst=True)
+    except sa.exc.DBAPIError as exc:
+        err.write(f"dbsession-initdb: {database_error(store, exc)}\n")
+        return 1
+    finally:
+        store.dispose()
+    out.write(f"{sessions_table.name} and its indexes are in place on {describe(store)}\n")
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
