@@ -18,10 +18,13 @@ class _WorkerResult(Message):
 
 @dataclass
 class PageLoaded(_WorkerResult):
-    """A page of rows and the totals were read; ``cursor_key`` is the row to highlight."""
+    """A page of rows (and the totals, unless only a page was turned) was read.
+
+    ``cursor_key`` is the row to highlight.
+    """
 
     page: Page
-    totals: Totals
+    totals: Totals | None
     cursor_key: str | None = None
     refreshed: bool = False
 

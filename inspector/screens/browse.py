@@ -100,9 +100,11 @@ class BrowseScreen(Screen[None]):
         backward: bool = False,
         cursor_key: str | None = None,
         refreshed: bool = False,
+        count: bool = True,
     ) -> None:
-        self.set_class(True, "-loading")
-        self._fetch_page(self.query_state, start, inclusive, backward, cursor_key, refreshed)
+        # On the status line, not the screen: restyling the whole screen costs more than the query.
+        self.query_one("#status").set_class(True, "-loading")
+        self._fetch_page(self.query_state, start, inclusive, backward, cursor_key, refreshed, count)
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def _fetch_page(
@@ -113,6 +115,7 @@ class BrowseScreen(Screen[None]):
         backward: bool,
         cursor_key: str | None,
         refreshed: bool,
+        count: bool,
     ) -> None:
         since = self._refreshed_at if refreshed else None
         try:
@@ -121,7 +124,7 @@ class BrowseScreen(Screen[None]):
                 cursor_key = page.rows[-1].session_key if page.rows else None
             else:
                 page = self.source.page(query, start, inclusive=inclusive)
-            totals = self.source.totals(query, since)
+            totals = self.source.totals(query, since) if count else None
         except SQLAlchemyError as exc:
             self.post_message(LoadFailed("read the sessions", describe_error(exc)))
             return
@@ -129,20 +132,23 @@ class BrowseScreen(Screen[None]):
             self.post_message(PageLoaded(page, totals, cursor_key, refreshed))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
-        self.set_class(False, "-loading")
-        previous, self.totals = self.totals, message.totals
+        self.query_one("#status").set_class(False, "-loading")
         self._anchor = message.page.start if message.page.has_previous else None
         self.table.show_page(message.page, self.source.now(), self.marked, message.cursor_key)
+        totals = message.totals
+        if totals is None:
+            self.notify_status()
+            return
         news = ""
-        if message.refreshed and previous is not None:
-            appeared = message.totals.created_since
-            ended = max(previous.live + appeared - message.totals.live, 0)
-            news = f"refreshed: {appeared:,} appeared, {ended:,} ended"
+        if message.refreshed and self.totals is not None:
+            ended = max(self.totals.live + totals.created_since - totals.live, 0)
+            news = f"refreshed: {totals.created_since:,} appeared, {ended:,} ended"
+        self.totals = totals
         self._refreshed_at = self.source.now()
         self._show_totals(news)
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        self.set_class(False, "-loading")
+        self.query_one("#status").set_class(False, "-loading")
         self.set_class(False, "-busy")
         self.app.notify(
             f"Could not {message.action}: {message.error}", title="Database error", severity="error", timeout=8
@@ -153,10 +159,11 @@ class BrowseScreen(Screen[None]):
         page = self.table.page
         if page is None or not page.rows:
             return
+        # Turning a page keeps the totals: counting a million rows would cost more than the page.
         if message.forward:
-            self._load(page.rows[-1].position)
+            self._load(page.rows[-1].position, count=False)
         else:
-            self._load(page.rows[0].position, backward=True)
+            self._load(page.rows[0].position, backward=True, count=False)
 
     def watch_query_state(self) -> None:
         self._anchor = None
