@@ -7,6 +7,9 @@ from webob.cookies import make_cookie
 from .ids import looks_like_session_id
 from .settings import Settings
 
+#: Session ids read from one Cookie header at most.
+MAX_CANDIDATES = 3
+
 
 class CookiePolicy:
     """The session cookie's name and attributes, from :class:`Settings`."""
@@ -21,22 +24,29 @@ class CookiePolicy:
             "samesite": settings.cookie_samesite,
         }
 
-    def read(self, cookie_header: str | None) -> tuple[str | None, bool]:
-        """Return the first well-formed session id in ``cookie_header``, and whether any was sent.
+    def read(self, cookie_header: str | None) -> tuple[tuple[str, ...], bool]:
+        """Return the well-formed session ids in ``cookie_header``, in order, and whether any was sent.
 
-        Values of the wrong length or alphabet are ignored without a query.
+        Browsers send several cookies of one name when their paths or domains
+        differ (one left by an older ``cookie_path``, or set by a sibling
+        subdomain), the stale one often first, so each is a candidate. Each
+        may cost a query: at most :data:`MAX_CANDIDATES` are returned. Values
+        of the wrong length or alphabet are ignored without a query.
         """
         if not cookie_header or self.name not in cookie_header:
-            return None, False
+            return (), False
         sent = False
+        candidates: list[str] = []
         for pair in cookie_header.split(";"):
             name, equals, value = pair.partition("=")
             if equals and name.strip() == self.name:
                 sent = True
                 value = value.strip().strip('"')
-                if looks_like_session_id(value):
-                    return value, True
-        return None, sent
+                if looks_like_session_id(value) and value not in candidates:
+                    candidates.append(value)
+                    if len(candidates) == MAX_CANDIDATES:
+                        break
+        return tuple(candidates), sent
 
     def set_header(self, session_id: str, max_age: int | None) -> str:
         """Return the Set-Cookie value that stores ``session_id`` for ``max_age`` seconds."""

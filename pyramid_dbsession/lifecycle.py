@@ -86,7 +86,7 @@ class SessionLifecycle:
     ) -> None:
         self._config = config
         self._locking = locking
-        self._incoming_id, self._cookie_sent = config.cookies.read(cookie_header)
+        self._incoming_ids, self._cookie_sent = config.cookies.read(cookie_header)
         self._record: StoredSession | None = None
         self._session_id: str | None = None
         self._stale_key: str | None = None
@@ -104,21 +104,29 @@ class SessionLifecycle:
     # -- loading --------------------------------------------------------------------
 
     def load(self) -> dict[str, Any]:
-        """Read the cookie's session from the store; return its data, or {} for a fresh one."""
-        if self._incoming_id is None:
-            return {}
+        """Read the cookie's session from the store; return its data, or {} for a fresh one.
+
+        The first of the cookie's ids whose row is live and valid wins.
+        """
+        for session_id in self._incoming_ids:
+            data = self._load_one(session_id)
+            if data is not None:
+                return data
+        return {}
+
+    def _load_one(self, session_id: str) -> dict[str, Any] | None:
         config = self._config
-        session_key = session_key_for(self._incoming_id)
+        session_key = session_key_for(session_id)
         record = config.store.load(session_key, None if self._locking is None else self._locking())
         if record is None:
-            return {}
+            return None
         try:
             payload = config.codec.verify(session_key, record.session_data)
             data = config.codec.loads(payload)
         except BadSessionData as exc:
             log.warning("ignoring stored session %s: %s", session_key[:12], exc.reason)
-            return {}
-        self._record, self._payload, self._session_id = record, payload, self._incoming_id
+            return None
+        self._record, self._payload, self._session_id = record, payload, session_id
         self.is_new = False
         self.created = record.created
         return data

@@ -178,6 +178,17 @@ def test_stored_digest_as_cookie_in_every_position_gets_fresh_session(testapp, e
     assert stranger(testapp).get("/show", headers={"Cookie": header}).json == {}
 
 
+def test_stale_cookie_sent_first_does_not_hide_the_live_one(testapp, victim):
+    # Browsers send a cookie left at an older path, or set by a sibling subdomain, first.
+    header = f"session={'S' * 43}; session={victim}"
+    assert stranger(testapp).get("/show", headers={"Cookie": header}).json == VICTIM_DATA
+
+
+def test_live_id_behind_three_unknown_ones_is_not_looked_up(testapp, victim):
+    header = "; ".join([f"session={letter * 43}" for letter in "STU"] + [f"session={victim}"])
+    assert stranger(testapp).get("/show", headers={"Cookie": header}).json == {}
+
+
 def test_id_sent_only_in_the_query_string_is_ignored(testapp, victim):
     assert stranger(testapp).get("/show", {"session": victim}).json == {}
 
