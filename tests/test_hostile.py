@@ -206,6 +206,17 @@ def test_random_stored_text_gives_empty_session_and_a_warning(testapp, engine, v
 
 
 @hostile
+@given(payload=st.binary(max_size=2000), mac=st.binary(max_size=64))
+def test_random_bytes_in_the_stored_shape_give_empty_session_and_a_warning(
+    testapp, engine, victim, caplog, payload, mac
+):
+    caplog.clear()
+    store_text(engine, victim, f"{b64(payload)}.{b64(mac)}")
+    assert with_cookie(testapp, victim).get("/show").json == {}
+    assert ignored_warnings(caplog)
+
+
+@hostile
 @given(cut=st.integers(min_value=0, max_value=10_000))
 def test_truncated_stored_text_gives_empty_session_and_a_warning(testapp, engine, victim, victim_text, caplog, cut):
     caplog.clear()
