@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         threads=args.threads,
         connection_limit=1000,
     )
-    print(f"serving on http://127.0.0.1:{server.effective_port}", flush=True)  # type: ignore[union-attr]
+    print(f"serving on http://127.0.0.1:{server.effective_port}", flush=True)
     server.run()
 
 
