@@ -108,15 +108,18 @@ async def measure(url: str, expired: int, batch: int) -> dict[str, object]:
         await wait_until(lambda: screen.table.row_count > 0 and screen.totals is not None, pilot)
         figures["first screen"] = time.perf_counter() - started
 
-        pages = []
+        pages: list[float] = []
+        page_cpu: list[float] = []
         for _ in range(PAGES):
             shown = screen.table.page
             screen.table.move_cursor(row=screen.table.row_count - 1)  # on the last row pagedown turns the page
             await pilot.pause()
-            pressed = time.perf_counter()
+            pressed, cpu = time.perf_counter(), time.process_time()
             await pilot.press("pagedown")
             pages.append(await wait_until(lambda shown=shown: screen.table.page is not shown, pilot, pressed))
+            page_cpu.append(time.process_time() - cpu)
         figures["page down"] = pages
+        figures["page down cpu"] = page_cpu
 
         pressed = time.perf_counter()
         await pilot.press("enter")
@@ -164,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"first screen:          {figures['first screen'] * 1000:8.0f} ms")
     print(
         f"page down ({PAGES} pages):  median {statistics.median(pages) * 1000:.0f} ms, max {max(pages) * 1000:.0f} ms"
+    )
+    cpu: list[float] = figures["page down cpu"]  # type: ignore[assignment]
+    print(
+        f"  CPU per page down:   median {statistics.median(cpu) * 1000:.0f} ms (all threads; the machine's load aside)"
     )
     print(f"open detail:           {figures['open detail'] * 1000:8.0f} ms")
     print(f"purge {arguments.expired:,} expired:  {figures['purge']:8.1f} s (batches of {arguments.batch:,})")

@@ -330,7 +330,8 @@ class BrowseScreen(Screen[None]):
     def on_sessions_deleted(self, message: SessionsDeleted) -> None:
         self.marked.difference_update(message.session_keys)
         self.app.notify(f"Deleted {message.count:,} session{'s' if message.count != 1 else ''}.", title="Deleted")
-        self.action_reload()
+        survivor = self.table.nearest_key(set(message.session_keys))
+        self._load(self._anchor, inclusive=True, cursor_key=survivor, refreshed=True)
 
     def action_purge(self) -> None:
         """Delete every expired session in batches, after confirmation."""

@@ -67,6 +67,15 @@ class SessionTable(DataTable[str | Text]):
             keys = [row.session_key for row in page.rows]
             self.move_cursor(row=keys.index(cursor_key) if cursor_key in keys else 0, animate=False)
 
+    def nearest_key(self, leaving: set[str]) -> str | None:
+        """The key the cursor should land on once ``leaving`` rows are gone: the next one, else the previous."""
+        keys = [row.session_key for row in self.page.rows] if self.page else []
+        here = self.cursor_row
+        for key in [*keys[here:], *reversed(keys[:here])]:
+            if key not in leaving:
+                return key
+        return None
+
     def show_marks(self, marked: Iterable[str]) -> None:
         """Redraw the mark column for the rows on this page."""
         chosen = set(marked)

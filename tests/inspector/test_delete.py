@@ -137,3 +137,14 @@ async def test_read_only_inspector_deletes_nothing(make_inspector, visit, clock,
         await pilot.press(key, "y")
         await settle(pilot)
     assert stored_keys(engine) == {session_key_for(cookie)}
+
+
+async def test_after_a_delete_the_cursor_moves_to_the_next_session(inspector, visit):
+    for n in range(3):
+        visit(expire_in=600 + n, n=str(n))
+    async with inspector.run_test() as pilot:
+        await settle(pilot)
+        keys = [row.session_key for row in inspector.screen.table.page.rows]
+        await pilot.press("down", "d", "y")
+        await settle(pilot)
+        assert inspector.screen.table.highlighted_key == keys[2]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import sys
+import types
 
 from inspector.source import Filter, Query, SessionSource, Sort, Status
 from pyramid_dbsession.ids import session_key_for
@@ -217,3 +219,16 @@ def test_stopping_a_purge_leaves_the_remaining_expired_rows(source, visit, clock
     next(purge)
     purge.close()
     assert len(session_rows(engine)) == 3
+
+
+def test_pickle_of_a_class_the_inspector_cannot_import_is_undecodable(source, store, visit, monkeypatch):
+    key = session_key_for(visit(user="alice"))
+    module = types.ModuleType("app_only_models")
+    module.Cart = type("Cart", (), {"__module__": "app_only_models"})
+    monkeypatch.setitem(sys.modules, "app_only_models", module)
+    text = store.codec.encode(key, {"cart": module.Cart()})
+    monkeypatch.delitem(sys.modules, "app_only_models")
+    with store.engine.begin() as connection:
+        connection.execute(sessions_table.update().values(session_data=text))
+    decoded = source.detail(key).decoded
+    assert (decoded.status, decoded.reason) == (Status.UNDECODABLE, "data cannot be deserialized: ModuleNotFoundError")
