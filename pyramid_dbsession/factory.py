@@ -126,10 +126,14 @@ def _cookie_callback(lifecycle: SessionLifecycle) -> Callable[[Request, Response
 
 
 def session_tween_factory(handler: Callable[[Request], Response], registry: Registry) -> Callable[[Request], Response]:
-    """Save the session under pyramid_tm, before it commits.
+    """Save the session right after the view, inside pyramid_tm's transaction.
 
-    A conflict raised here reaches pyramid_tm as the request's own error, so it
-    is retried even when the app has a catch-all exception view.
+    Sitting under the exception view tween, its errors (a conflict, an
+    oversized session, a dead database) reach the app's exception views like
+    the view's own, and pyramid_tm tags a conflict retryable even when an
+    exception view rendered it, so pyramid_retry replays the request. What a
+    raising view changed is saved, if pyramid_tm still commits, by the
+    before-commit hook.
     """
 
     factory = registry.queryUtility(ISessionFactory)
@@ -164,9 +168,7 @@ def configure(config: Configurator) -> None:
         raise ConfigurationError(str(exc)) from exc
     config.include("pyramid_tm")
     config.set_session_factory(DBSessionFactory.from_settings(settings))
-    config.add_tween(
-        "pyramid_dbsession.factory.session_tween_factory", over=EXCVIEW, under="pyramid_tm.tm_tween_factory"
-    )
+    config.add_tween("pyramid_dbsession.factory.session_tween_factory", under=EXCVIEW)
 
 
 __all__ = ["DBSessionFactory", "configure", "get_store", "session_tween_factory"]

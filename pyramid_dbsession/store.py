@@ -163,13 +163,14 @@ class SessionStore:
         """Log a database failure, naming the database without its password, and let it propagate."""
         try:
             yield
-        except sa.exc.DBAPIError as exc:
+        except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
             if isinstance(exc, sa.exc.OperationalError):
                 self.dispose()  # the next request starts on fresh connections
+            reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
             log.error(
                 "session database %s failed: %s",
                 self.engine.url.render_as_string(hide_password=True),
-                str(exc.orig).strip() or type(exc.orig).__name__,
+                str(reason).strip() or type(reason).__name__,
             )
             raise
 

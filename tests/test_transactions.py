@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 
 import pyramid_dbsession.lifecycle
-from pyramid_dbsession import DBSessionFactory, SessionConflict, get_store
+from pyramid_dbsession import DBSessionFactory, SessionConflict, SessionTooLarge, get_store
+from pyramid_dbsession.models import sessions_table
 
 from .conftest import SECRET, session_rows
 from .sessionapp import ROUTES
@@ -196,3 +197,37 @@ def test_factory_set_without_the_include_still_saves_in_the_transaction(engine, 
     with pytest.raises(Exception, match="the view failed"):
         testapp.get("/fail")
     assert testapp.get("/show").json == {"a": "1"}
+
+
+def test_exception_view_renders_an_oversized_session(make_testapp, engine):
+    def configure(config: Configurator) -> None:
+        config.add_view(lambda exc, request: Response("too large", status=413), context=SessionTooLarge)
+
+    testapp = make_testapp(configure, max_size=100)
+    response = testapp.get("/set", {"a": "x" * 500}, status=413)
+    assert "Set-Cookie" not in response.headers and session_rows(engine) == []
+
+
+def test_conflict_rendered_by_a_catch_all_view_is_still_replayed(make_testapp):
+    attempts: list[int] = []
+
+    def configure(config: Configurator) -> None:
+        with_retry(catch_all=True)(config)
+
+        def interrupted_once(request: Request) -> Response:
+            request.session.get("a")
+            attempts.append(len(attempts) + 1)
+            if len(attempts) == 1:  # a concurrent request writes the row first
+                with get_store(request.registry).engine.begin() as connection:
+                    connection.execute(sessions_table.update().values(version=sessions_table.c.version + 1))
+            request.session["a"] = "changed"
+            return Response("changed")
+
+        config.add_route("interrupted_once", "/interrupted_once")
+        config.add_view(interrupted_once, route_name="interrupted_once")
+
+    testapp = make_testapp(configure)
+    testapp.get("/set", {"a": "1"})
+    response = testapp.get("/interrupted_once")
+    assert (response.text, attempts) == ("changed", [1, 2])
+    assert testapp.get("/show").json == {"a": "changed"}
