@@ -224,3 +224,10 @@ def test_session_meta_reports_new_and_created(testapp, clock):
     second = testapp.get("/meta").json
     assert first["new"] is True and second["new"] is False
     assert second["created"] == int(clock.now.timestamp())
+
+
+def test_raised_redirect_commits_under_a_commit_veto(make_testapp):
+    testapp = make_testapp(lambda config: config.add_settings({"tm.commit_veto": "pyramid_tm.default_commit_veto"}))
+    response = testapp.get("/raise_redirect", status=302)
+    assert "Set-Cookie" in response.headers
+    assert testapp.get("/show").json == {"redirected": "raised"}
