@@ -100,29 +100,32 @@ class Decoded:
 
 @dataclass(frozen=True)
 class SessionRow:
-    """One line of the table: the row's columns and what its data decodes to."""
+    """One line of the table: the row's columns and a summary of its data.
+
+    Only the summary is kept, not the decoded data: a page stays small
+    even when each session holds a megabyte.
+    """
 
     session_key: str
     created: datetime
     expire_date: datetime
     data_size: int
-    decoded: Decoded
+    status: Status
+    #: How many top-level keys the data has, or None if it does not decode.
+    key_count: int | None
+    #: The first top-level keys, sorted, or why the data does not decode.
+    preview: str
     position: Position
 
-    @property
-    def key_count(self) -> int | None:
-        """How many top-level keys the data has, or None if it does not decode."""
-        return None if self.decoded.data is None else len(self.decoded.data)
 
-    @property
-    def preview(self) -> str:
-        """The first top-level keys, sorted, or why the data does not decode."""
-        data = self.decoded.data
-        if data is None:
-            return f"{self.decoded.status.value}: {self.decoded.reason}"
-        names = sorted(map(str, data))
-        more = f", +{len(names) - PREVIEW_KEYS}" if len(names) > PREVIEW_KEYS else ""
-        return ", ".join(names[:PREVIEW_KEYS]) + more
+def summarize(decoded: Decoded) -> tuple[int | None, str]:
+    """The key count and preview of decoded data, for :class:`SessionRow`."""
+    data = decoded.data
+    if data is None:
+        return None, f"{decoded.status.value}: {decoded.reason}"
+    names = sorted(map(str, data))
+    more = f", +{len(names) - PREVIEW_KEYS}" if len(names) > PREVIEW_KEYS else ""
+    return len(names), ", ".join(names[:PREVIEW_KEYS]) + more
 
 
 @dataclass(frozen=True)
@@ -287,10 +290,11 @@ class SessionSource:
         )
         with self.engine.connect() as connection:
             result = connection.execute(statement).all()
-        return [
-            SessionRow(key, created, expire, size, self.decode(key, text), (sort_value, key))
-            for key, created, expire, size, text, sort_value in result
-        ]
+        rows = []
+        for key, created, expire, size, text, sort_value in result:
+            decoded = self.decode(key, text)
+            rows.append(SessionRow(key, created, expire, size, decoded.status, *summarize(decoded), (sort_value, key)))
+        return rows
 
     def totals(self, query: Query, since: datetime | None = None) -> Totals:
         """Count all, expired and matching sessions, and those created after ``since``."""

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.pretty import Pretty
 from sqlalchemy.exc import SQLAlchemyError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Pretty, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, TextArea
 
 from .. import formatting
 from ..messages import DetailLoaded, LoadFailed
 from ..source import SessionDetail, Status, describe_error
-from ..widgets.session_tree import SessionTree
+from ..widgets.session_tree import MAX_CHILDREN, SessionTree
 
 if TYPE_CHECKING:
     from ..app import InspectorApp
+
+#: Characters of stored text and of one string value shown: a session may hold a megabyte.
+RAW_LIMIT = 65_536
+STRING_LIMIT = 2_000
 
 _STATUS_TEXT = {
     Status.VALID: "[b green]signature valid[/]",
@@ -39,6 +45,13 @@ def describe(detail: SessionDetail, now_text: tuple[str, str]) -> str:
     )
 
 
+def clip(text: str) -> str:
+    """``text``, cut at :data:`RAW_LIMIT` characters with a note of how much was left out."""
+    if len(text) <= RAW_LIMIT:
+        return text
+    return f"{text[:RAW_LIMIT]}\n… {len(text) - RAW_LIMIT:,} more characters"
+
+
 class DetailScreen(Screen[None]):
     """The detail view of one session; ``escape`` goes back to the table."""
 
@@ -55,8 +68,8 @@ class DetailScreen(Screen[None]):
         with TabbedContent(id="detail-tabs"):
             with TabPane("Tree", id="tab-tree"):
                 yield SessionTree(id="detail-tree")
-            with TabPane("JSON", id="tab-json"):
-                yield Pretty(None, id="detail-pretty")
+            with TabPane("JSON", id="tab-json"), VerticalScroll():
+                yield Static(id="detail-pretty")
             with TabPane("Raw", id="tab-raw"):
                 yield TextArea("", read_only=True, soft_wrap=True, show_cursor=False, id="detail-raw")
         yield Footer()
@@ -86,9 +99,10 @@ class DetailScreen(Screen[None]):
         times = (formatting.ago(detail.created, now), formatting.expires(detail.expire_date, now))
         summary.update(describe(detail, times))
         self.query_one(SessionTree).show(detail.decoded.data)
-        pretty = detail.decoded.data if detail.decoded.data is not None else detail.decoded.reason
-        self.query_one(Pretty).update(pretty)
-        self.query_one(TextArea).load_text(detail.session_data)
+        shown = detail.decoded.data if detail.decoded.data is not None else detail.decoded.reason
+        pretty = Pretty(shown, max_length=MAX_CHILDREN, max_string=STRING_LIMIT)
+        self.query_one("#detail-pretty", Static).update(pretty)
+        self.query_one(TextArea).load_text(clip(detail.session_data))
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.app.notify(

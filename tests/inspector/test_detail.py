@@ -7,10 +7,10 @@ import pickle
 
 import pytest
 from rich.console import Console
-from textual.widgets import Pretty, Static, TabbedContent, TextArea
+from textual.widgets import Static, TabbedContent, TextArea
 
 from inspector.screens.browse import BrowseScreen
-from inspector.screens.detail import DetailScreen
+from inspector.screens.detail import RAW_LIMIT, DetailScreen
 from inspector.widgets.session_tree import MAX_CHILDREN, SessionTree
 from pyramid_dbsession.ids import session_key_for
 from pyramid_dbsession.models import sessions_table
@@ -84,7 +84,7 @@ async def test_detail_pretty_view_shows_the_data(inspector, visit):
         inspector.screen.query_one(TabbedContent).active = "tab-json"
         await pilot.pause()
         console = Console(file=io.StringIO(), width=80)
-        console.print(inspector.screen.query_one(Pretty).render())
+        console.print(inspector.screen.query_one("#detail-pretty", Static).content)
         assert console.file.getvalue() == "{'user': 'alice'}\n"
 
 
@@ -128,3 +128,13 @@ async def test_escape_leaves_the_detail_view(inspector, visit):
         await open_detail(inspector, pilot)
         await pilot.press("escape")
         assert isinstance(inspector.screen, BrowseScreen)
+
+
+async def test_raw_view_of_a_huge_session_is_clipped(inspector, visit, store):
+    key = session_key_for(visit(user="alice"))
+    rewrite_data(store, store.codec.encode(key, {"blob": "x" * 200_000}))
+    async with inspector.run_test() as pilot:
+        await open_detail(inspector, pilot)
+        text = inspector.screen.query_one(TextArea).text
+    hidden = len(inspector.source.detail(key).session_data) - RAW_LIMIT
+    assert text.endswith(f"… {hidden:,} more characters")
