@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.message import Message
 
-from .source import Page, SearchProgress, SessionDetail, Totals
+from .rows import Page, SearchProgress, SessionDetail, Totals
 
 
 class _WorkerResult(Message):

@@ -28,14 +28,15 @@ from ..messages import (
     SearchProgressed,
     SessionsDeleted,
 )
-from ..source import Query, SessionSource, Totals, describe_error
+from ..rows import Query, Totals
+from ..source import SessionSource, describe_error
 from ..widgets.session_table import SessionTable
 from .confirm_delete import ConfirmDeleteScreen
 from .detail import DetailScreen
 
 if TYPE_CHECKING:
     from ..app import InspectorApp
-    from ..source import Position
+    from ..rows import Position
 
 
 class BrowseScreen(Screen[None]):

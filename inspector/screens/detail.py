@@ -15,7 +15,8 @@ from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Text
 
 from .. import formatting
 from ..messages import DetailLoaded, LoadFailed
-from ..source import SessionDetail, Status, describe_error
+from ..rows import SessionDetail, Status
+from ..source import describe_error
 from ..widgets.session_tree import MAX_CHILDREN, SessionTree
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 from .. import formatting
 
 if TYPE_CHECKING:
-    from ..source import Page, SessionRow
+    from ..rows import Page, SessionRow
 
 MARK = "●"
 _COLUMNS = (

@@ -14,8 +14,13 @@ def modules_loaded_by(module: str) -> set[str]:
     return {name.split(".")[0] for name in output.split()}
 
 
-def test_source_imports_no_textual():
-    assert "textual" not in modules_loaded_by("inspector.source")
+@pytest.mark.parametrize("module", ["source", "rows", "formatting"])
+def test_data_modules_import_no_textual(module):
+    assert "textual" not in modules_loaded_by(f"inspector.{module}")
+
+
+def test_rows_import_no_sqlalchemy():
+    assert "sqlalchemy" not in modules_loaded_by("inspector.rows")
 
 
 @pytest.mark.parametrize("widget", ["session_table", "session_tree"])

@@ -6,7 +6,8 @@ import pickle
 import sys
 import types
 
-from inspector.source import Filter, Query, SessionSource, Sort, Status
+from inspector.rows import Filter, Query, Sort, Status
+from inspector.source import SessionSource
 from pyramid_dbsession.ids import session_key_for
 from pyramid_dbsession.models import sessions_table
 
