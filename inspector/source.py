@@ -34,7 +34,7 @@ from .rows import (
     summarize,
 )
 
-__all__ = ["SessionSource", "describe_error"]
+__all__ = ["MAX_MATCHES", "PAGE_SIZE", "SessionSource", "describe_error"]
 
 PAGE_SIZE = 100
 #: Rows decoded per statement when searching inside the data.

@@ -29,7 +29,7 @@ from ..messages import (
     SessionsDeleted,
 )
 from ..rows import Query, Totals
-from ..source import SessionSource, describe_error
+from ..source import MAX_MATCHES, SessionSource, describe_error
 from ..widgets.session_table import SessionTable
 from .confirm_delete import ConfirmDeleteScreen
 from .detail import DetailScreen
@@ -297,7 +297,8 @@ class BrowseScreen(Screen[None]):
         self.set_class(False, "-busy")
         found = len(message.progress.matches)
         word = "stopped" if message.cancelled else "done"
-        self.app.notify(f"Search {word}: {found:,} sessions contain {message.needle!r}.", title="Search")
+        limit = f" (the first {MAX_MATCHES}: refine the search for more)" if found >= MAX_MATCHES else ""
+        self.app.notify(f"Search {word}: {found:,} sessions contain {message.needle!r}{limit}.", title="Search")
         self.data_search = message.needle
         self.query_state = self.query_state.with_changes(prefix="", keys=message.progress.matches)
 

@@ -286,3 +286,17 @@ async def test_database_error_is_notified_and_the_app_recovers(inspector, visit,
         assert isinstance(inspector.screen, BrowseScreen)
         assert errors and errors[0].startswith("Could not read the sessions: no such table")
         assert session_key_for(cookie) not in shown_keys(inspector) and len(shown_keys(inspector)) == 1
+
+
+async def test_data_search_says_when_it_stopped_at_the_match_limit(inspector, visit, monkeypatch):
+    for n in range(3):
+        visit(user=f"alice {n}")
+    monkeypatch.setattr("inspector.source.MAX_MATCHES", 2)
+    monkeypatch.setattr("inspector.screens.browse.MAX_MATCHES", 2)
+    async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"alice", "enter")
+        await settle(pilot)
+        assert len(shown_keys(inspector)) == 2
+    notes = [m.notification.message for m in hooked if isinstance(m, Notify)]
+    assert notes == ["Search done: 2 sessions contain 'alice' (the first 2: refine the search for more)."]
