@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection, Engine
 def _sent(connection: Connection, word: str) -> bool:
     """Whether the driver sends ``word`` (BEGIN, COMMIT or ROLLBACK) to the server."""
     dialect = connection.dialect
-    autocommit = dialect.detect_autocommit_setting(connection.connection.dbapi_connection)
+    dbapi_connection = connection.connection.dbapi_connection
+    autocommit = dbapi_connection is not None and dialect.detect_autocommit_setting(dbapi_connection)
     if dialect.driver != "pymysql":
         return not autocommit
     if word == "BEGIN":
