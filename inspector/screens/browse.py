@@ -22,8 +22,6 @@ from .. import formatting
 from ..messages import (
     LoadFailed,
     PageLoaded,
-    PurgeFinished,
-    PurgeProgressed,
     SearchFinished,
     SearchProgressed,
     SessionsDeleted,
@@ -33,6 +31,7 @@ from ..source import MAX_MATCHES, SessionSource, describe_error
 from ..widgets.session_table import SessionTable
 from .confirm_delete import ConfirmDeleteScreen
 from .detail import DetailScreen
+from .purge import PurgeScreen
 
 if TYPE_CHECKING:
     from ..app import InspectorApp
@@ -223,12 +222,12 @@ class BrowseScreen(Screen[None]):
         self.action_open_detail()
 
     def action_back(self) -> None:
-        """Leave the search box, stop a running search or purge, or clear the search."""
+        """Leave the search box, stop a running search, or clear the search."""
         search = self.query_one("#search", Input)
         if search.has_focus:
             self.table.focus()
             return
-        running = [w for w in self.workers if w.group in {"search", "purge"} and w.is_running]
+        running = [w for w in self.workers if w.group == "search" and w.is_running]
         if running:
             for worker in running:
                 worker.cancel()
@@ -344,33 +343,6 @@ class BrowseScreen(Screen[None]):
 
         def confirmed(answer: bool | None) -> None:
             if answer:
-                self.set_class(True, "-busy")
-                self.query_one("#progress", ProgressBar).update(total=expired, progress=0)
-                self._purge(expired)
+                self.app.push_screen(PurgeScreen(expired), lambda deleted: self.action_reload())
 
         self.app.push_screen(ConfirmDeleteScreen(f"Purge {expired:,} expired sessions?"), confirmed)
-
-    @work(thread=True, exclusive=True, group="purge", exit_on_error=False)
-    def _purge(self, expected: int) -> None:
-        worker = get_current_worker()
-        deleted = 0
-        try:
-            for count in self.source.purge_expired(self.inspector.purge_batch):
-                deleted += count
-                self.post_message(PurgeProgressed(deleted, max(expected, deleted)))
-                if worker.is_cancelled:
-                    break
-        except SQLAlchemyError as exc:
-            self.post_message(LoadFailed("purge expired sessions", describe_error(exc)))
-            return
-        self.post_message(PurgeFinished(deleted, worker.is_cancelled))
-
-    def on_purge_progressed(self, message: PurgeProgressed) -> None:
-        self.query_one("#progress", ProgressBar).update(total=message.total, progress=message.deleted)
-        self.notify_status(f"purging: {message.deleted:,} of {message.total:,}")
-
-    def on_purge_finished(self, message: PurgeFinished) -> None:
-        self.set_class(False, "-busy")
-        word = "stopped after" if message.cancelled else "done:"
-        self.app.notify(f"Purge {word} {message.deleted:,} expired sessions deleted.", title="Purge")
-        self.action_reload()
