@@ -28,6 +28,9 @@ _LOAD = sa.select(_t.c.session_data, _t.c.expire_date, _t.c.created, _t.c.versio
     _t.c.session_key == sa.bindparam("key"), _t.c.expire_date > sa.bindparam("now")
 )
 _LOAD_FOR_UPDATE = _LOAD.with_for_update()
+# SQLite has no FOR UPDATE; a write that changes nothing takes the database's
+# write lock until the transaction ends, which serves the same end.
+_LOCK_FOR_UPDATE = _t.update().where(_t.c.session_key == sa.bindparam("key")).values(version=_t.c.version)
 _UPDATE = (
     _t.update()
     .where(_t.c.session_key == sa.bindparam("key"), _t.c.version == sa.bindparam("version"))
@@ -138,11 +141,14 @@ class SessionStore:
         """Return the live row stored under ``session_key``, or None.
 
         With ``locking``, the row is read in that executor's transaction and
-        locked until it ends (``SELECT ... FOR UPDATE``; SQLite locks on write).
+        locked until it ends (``SELECT ... FOR UPDATE``; on SQLite the whole
+        database's write lock).
         """
         params = {"key": session_key, "now": self.now()}
         with self._reporting():
             if locking is not None:
+                if self.engine.dialect.name == "sqlite":
+                    locking.execute(_LOCK_FOR_UPDATE, params)
                 row = locking.execute(_LOAD_FOR_UPDATE, params).first()
             else:
                 try:
