@@ -131,9 +131,7 @@ async def measure(url: str, expired: int, batch: int) -> dict[str, object]:
         await pilot.press("x")
         pressed = time.perf_counter()
         await pilot.press("y")
-        figures["purge"] = await wait_until(
-            lambda: not screen.has_class("-busy") and screen.totals.expired == 0, pilot, pressed
-        )
+        figures["purge"] = await wait_until(lambda: app.screen is screen and screen.totals.expired == 0, pilot, pressed)
         figures["rows left"] = screen.totals.all
     store.engine.dispose()
     return figures
