@@ -94,6 +94,7 @@ class SessionLifecycle:
         self._session_id: str | None = None
         self._stale_key: str | None = None
         self._payload: bytes | None = None
+        self._renews_cookie = False
         self._cookie_max_age: int | None = None
         self._saved = False
         #: Whether the transaction running :meth:`pending_write`'s statements committed.
@@ -194,6 +195,11 @@ class SessionLifecycle:
         elif modified or (self._config.settings.detect_changes and session.exposed):
             payload = self._config.codec.dumps(data)
             if modified or payload != self._payload:
+                if not (expire < record.expire_date or self._is_reissue_due(record, expire)):
+                    # Keeping the expiry leaves every indexed column as it was, so
+                    # PostgreSQL can update the row in place (HOT), and the cookie
+                    # need not be sent again.
+                    expire = record.expire_date
                 text = self._signed(record.session_key, payload)
                 steps.append(partial(self._update, record=record, text=text, expire_date=expire))
         if data and record is not None and not steps and self._is_reissue_due(record, expire):
@@ -201,7 +207,9 @@ class SessionLifecycle:
         if not steps:
             return None
         self.wrote = True
-        self._cookie_max_age = self._max_age(expire, now) if data else None
+        if data and (record is None or expire != record.expire_date):
+            self._renews_cookie = True
+            self._cookie_max_age = self._max_age(expire, now)
         return partial(_run_steps, steps)
 
     def _is_reissue_due(self, record: StoredSession, expire: datetime) -> bool:
@@ -246,7 +254,9 @@ class SessionLifecycle:
         if self.wrote and not self.committed:
             return None
         data = self.session._data
-        if data and self.wrote:
+        if data:
+            if not self._renews_cookie:
+                return None
             return self._config.cookies.set_header(self._session_id or "", self._cookie_max_age)
         if data is not None and not data and (self.wrote or self._cookie_sent):
             return self._config.cookies.delete_header()

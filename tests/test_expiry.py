@@ -125,3 +125,23 @@ def test_expire_date_is_aware_utc(make_testapp, clock):
     testapp = make_testapp(timeout=600)
     testapp.get("/set", {"a": "1"})
     assert testapp.get("/expiry", {"seconds": "60"}).json == (clock.now + timedelta(seconds=60)).isoformat()
+
+
+def test_change_within_the_reissue_time_keeps_expiry_and_cookie(make_testapp, engine, clock):
+    testapp = make_testapp(timeout=1000, reissue_time=100)
+    testapp.get("/incr")
+    (before,) = session_rows(engine)
+    clock.advance(50)
+    response = testapp.get("/incr")
+    (after,) = session_rows(engine)
+    assert "Set-Cookie" not in response.headers
+    assert (after.expire_date, after.version) == (before.expire_date, before.version + 1)
+
+
+def test_change_after_the_reissue_time_pushes_the_expiry(make_testapp, engine, clock):
+    testapp = make_testapp(timeout=1000, reissue_time=100)
+    testapp.get("/incr")
+    clock.advance(150)
+    response = testapp.get("/incr")
+    (row,) = session_rows(engine)
+    assert max_age(response) == 1000 and row.expire_date == clock.now + timedelta(seconds=1000)
