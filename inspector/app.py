@@ -60,8 +60,6 @@ class InspectorApp(App[None]):
 
     def action_help(self) -> None:
         """List the keys of the current screen."""
-        if isinstance(self.screen, HelpScreen):
-            return
         self.push_screen(HelpScreen(self._bindings_of(self.screen)))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

@@ -237,17 +237,9 @@ class SessionSource:
 
     def delete(self, session_keys: list[str] | tuple[str, ...]) -> int:
         """Delete these rows in one transaction; return how many went."""
-        if not session_keys:
-            return 0
         with self.engine.begin() as connection:
             result = connection.execute(_t.delete().where(_t.c.session_key.in_(list(session_keys))))
         return int(result.rowcount)
-
-    def count_expired(self) -> int:
-        """How many rows have expired by now."""
-        with self.engine.connect() as connection:
-            statement = sa.select(sa.func.count()).select_from(_t).where(_t.c.expire_date <= self.now())
-            return int(connection.execute(statement).scalar_one())
 
     def purge_expired(self, batch_size: int = 5000) -> Iterator[int]:
         """Delete expired rows in transactions of ``batch_size``, yielding each batch's count.

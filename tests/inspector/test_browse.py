@@ -300,3 +300,11 @@ async def test_data_search_says_when_it_stopped_at_the_match_limit(inspector, vi
         assert len(shown_keys(inspector)) == 2
     notes = [m.notification.message for m in hooked if isinstance(m, Notify)]
     assert notes == ["Search done: 2 sessions contain 'alice' (the first 2: refine the search for more)."]
+
+
+async def test_escape_in_the_search_box_returns_to_the_table(inspector, visit):
+    visit(user="alice")
+    async with inspector.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "escape")
+        assert table_of(inspector).has_focus

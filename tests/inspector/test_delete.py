@@ -6,10 +6,12 @@ import threading
 
 import pytest
 import webtest
+from textual.notifications import Notify
 from textual.widgets import Label
 
 from inspector.screens.confirm_delete import ConfirmDeleteScreen
 from pyramid_dbsession.ids import session_key_for
+from pyramid_dbsession.models import create_table, drop_table
 
 from ..conftest import session_rows
 from .conftest import settle
@@ -148,3 +150,27 @@ async def test_after_a_delete_the_cursor_moves_to_the_next_session(inspector, vi
         await pilot.press("down", "d", "y")
         await settle(pilot)
         assert inspector.screen.table.highlighted_key == keys[2]
+
+
+async def test_clicking_the_delete_button_confirms(inspector, visit, engine):
+    visit(user="alice")
+    async with inspector.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await pilot.click("#confirm-yes")
+        await settle(pilot)
+    assert stored_keys(engine) == set()
+
+
+async def test_failed_delete_is_notified_and_the_app_keeps_running(inspector, visit, engine):
+    visit(user="alice")
+    async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
+        await settle(pilot)
+        drop_table(engine)
+        try:
+            await pilot.press("d", "y")
+            await settle(pilot)
+        finally:
+            create_table(engine)
+        errors = [m.notification.message for m in hooked if isinstance(m, Notify)]
+        assert inspector.is_running and errors[0].startswith("Could not delete the sessions: no such table")

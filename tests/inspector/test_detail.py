@@ -7,13 +7,14 @@ import pickle
 
 import pytest
 from rich.console import Console
+from textual.notifications import Notify
 from textual.widgets import Static, TabbedContent, TextArea
 
 from inspector.screens.browse import BrowseScreen
 from inspector.screens.detail import RAW_LIMIT, DetailScreen
 from inspector.widgets.session_tree import MAX_CHILDREN, SessionTree
 from pyramid_dbsession.ids import session_key_for
-from pyramid_dbsession.models import sessions_table
+from pyramid_dbsession.models import create_table, drop_table, sessions_table
 
 from .conftest import settle
 
@@ -138,3 +139,17 @@ async def test_raw_view_of_a_huge_session_is_clipped(inspector, visit, store):
         text = inspector.screen.query_one(TextArea).text
     hidden = len(inspector.source.detail(key).session_data) - RAW_LIMIT
     assert text.endswith(f"… {hidden:,} more characters")
+
+
+async def test_failed_detail_read_is_notified(inspector, visit, engine):
+    visit(user="alice")
+    async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
+        await settle(pilot)
+        drop_table(engine)
+        try:
+            await pilot.press("enter")
+            await settle(pilot)
+        finally:
+            create_table(engine)
+        errors = [m.notification.message for m in hooked if isinstance(m, Notify)]
+        assert errors[0].startswith("Could not read the session: no such table")

@@ -101,3 +101,10 @@ def test_bad_url_is_a_one_line_error(capsys, launched):
 def test_database_password_is_hidden():
     store = DBSessionFactory("postgresql+psycopg://inspector:s3cret@127.0.0.1:1/app", SECRET).store
     assert SessionSource(store).database == "postgresql+psycopg://inspector:***@127.0.0.1:1/app"
+
+
+@pytest.mark.parametrize("arguments", [[], ["--url", "sqlite://"], ["x.ini", "--refresh", "-1"]])
+def test_incomplete_command_line_exits_with_status_2(arguments, launched, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(arguments)
+    assert exit_info.value.code == 2 and not launched
