@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -35,6 +36,10 @@ class SessionTable(DataTable[str | Text]):
     Moving past the last row (or before the first) asks the screen for the
     next (or previous) page instead of stopping.
     """
+
+    # DataTable binds enter without a description, which hides the screen's
+    # "Detail" from the footer while the table has focus.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Detail")]
 
     @dataclass
     class PageRequested(Message):
