@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from pyramid_dbsession.codec import Codec, resolve_serializer
 from pyramid_dbsession.models import sessions_table
+from pyramid_dbsession.scripts import cleanup
 from pyramid_dbsession.scripts.cleanup import main
 from pyramid_dbsession.store import SessionStore
 
@@ -180,3 +181,19 @@ def test_clear_expired_count_matches_rows_gone(store: SessionStore, clock: Clock
     with store.engine.connect() as connection:
         left = connection.execute(sa.select(sa.func.count()).select_from(sessions_table)).scalar_one()
     assert (deleted, left) == (11, 1)
+
+
+def test_cleanup_under_cron_writes_a_line_each_interval(
+    engine: Engine, config_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cleanup, "_PLAIN_INTERVAL", 0.0)  # the interval is wall-clock time
+    add_rows(engine, expired(4))
+    _, out, _ = run(config_uri, "--batch-size", "2")
+    assert "deleted 2 of 4 so far\n" in out
+
+
+def test_cleanup_batch_size_that_is_not_a_number_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, _ = run(write_ini(tmp_path / "app.ini", {"dbsession.url": "sqlite://"}), "--batch-size", "many")
+    assert (status, "must be a whole number, got 'many'" in capsys.readouterr().err) == (2, True)

@@ -83,3 +83,14 @@ def test_initdb_unknown_setting_exits_2_with_a_suggestion(tmp_path: Path) -> Non
     ini = write_ini(tmp_path / "app.ini", {"dbsession.url": "sqlite://", "dbsession.secrett": SECRET})
     status, _, err = run(ini)
     assert (status, "did you mean 'dbsession.secret'?" in err) == (2, True)
+
+
+def test_initdb_without_a_config_uri_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, _ = run()
+    assert (status, "CONFIG_URI" in capsys.readouterr().err) == (2, True)
+
+
+def test_initdb_unreachable_database_exits_1_with_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'sessions.sqlite'}"
+    status, _, err = run(write_ini(tmp_path / "app.ini", {"dbsession.url": url, "dbsession.secret": SECRET}))
+    assert (status, err.count("\n"), "database error" in err) == (1, 1, True)

@@ -151,3 +151,26 @@ def test_project_environment_upgrades_the_branch_by_its_label(project_config: Co
         assert (recorded, differences(engine, "alembic_version")) == ([REVISION], [])
     finally:
         engine.dispose()
+
+
+def test_standalone_environment_reads_the_apps_database_from_the_same_ini(tmp_path: Path) -> None:
+    database = tmp_path / "app.sqlite"
+    ini = tmp_path / "production.ini"
+    ini.write_text(
+        "[alembic]\nscript_location = pyramid_dbsession:migrations\n\n"
+        f"[app:main]\nuse = egg:pyramid_dbsession\ndbsession.url = sqlite:///{database}\ndbsession.secret = s\n"
+    )
+    command.upgrade(Config(str(ini)), "head")
+    engine = sa.create_engine(f"sqlite:///{database}")
+    try:
+        assert differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_offline_mode_prints_the_create_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = Config()
+    config.set_main_option("script_location", "pyramid_dbsession:migrations")
+    config.set_main_option("sqlalchemy.url", f"sqlite:///{tmp_path / 'unused.sqlite'}")
+    command.upgrade(config, "head", sql=True)
+    assert "CREATE TABLE core_sessions" in capsys.readouterr().out

@@ -41,19 +41,11 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _migrate(connection)
-        return
     engine = sa.create_engine(_url(), poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
-        _migrate(connection)
-
-
-def _migrate(connection: sa.Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, version_table=VERSION_TABLE)
-    with context.begin_transaction():
-        context.run_migrations()
+        context.configure(connection=connection, target_metadata=metadata, version_table=VERSION_TABLE)
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 if context.is_offline_mode():

@@ -125,7 +125,3 @@ def _run(store: SessionStore, batch_size: int, dry_run: bool, out: TextIO) -> in
 def run() -> None:
     """Console-script entry point."""
     sys.exit(main())
-
-
-if __name__ == "__main__":
-    run()

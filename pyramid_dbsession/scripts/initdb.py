@@ -51,7 +51,3 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
 def run() -> None:
     """Console-script entry point."""
     sys.exit(main())
-
-
-if __name__ == "__main__":
-    run()
