@@ -242,21 +242,9 @@ class SessionSource:
         return int(result.rowcount)
 
     def purge_expired(self, batch_size: int = 5000) -> Iterator[int]:
-        """Delete expired rows in transactions of ``batch_size``, yielding each batch's count.
+        """Delete expired rows in transactions of about ``batch_size``, yielding each batch's count.
 
         Stopping the iteration between batches leaves the rest in place, so a
         purge can be cancelled without a half-done transaction.
         """
-        now = self.now()
-        expired_keys = (
-            sa.select(_t.c.session_key).where(_t.c.expire_date <= now).order_by(_t.c.expire_date).limit(batch_size)
-        )
-        while True:
-            with self.engine.begin() as connection:
-                keys = connection.execute(expired_keys).scalars().all()
-                if keys:
-                    connection.execute(_t.delete().where(_t.c.session_key.in_(keys)))
-            if keys:
-                yield len(keys)
-            if len(keys) < batch_size:
-                return
+        return self.store.purge_batches(batch_size)

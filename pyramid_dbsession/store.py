@@ -240,26 +240,41 @@ class SessionStore:
         total. With ``dry_run`` nothing is deleted: the count of expired rows is
         returned.
         """
+        batches = self.purge_batches(batch_size)
+        if dry_run:
+            with self._reader.connect() as connection:
+                return int(connection.execute(_COUNT_EXPIRED, {"now": self.now()}).scalar_one())
+        deleted = 0
+        for count in batches:
+            deleted += count
+            if progress is not None:
+                progress(deleted)
+        return deleted
+
+    def purge_batches(self, batch_size: int = 1000) -> Iterator[int]:
+        """Delete expired rows batch by batch, yielding each committed batch's count.
+
+        Stopping the iteration between batches leaves the other expired rows
+        in place, so a purge can be cancelled without a half-done transaction.
+        """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        now = self.now()
+        return self._purge(batch_size, self.now())
+
+    def _purge(self, batch_size: int, now: datetime) -> Iterator[int]:
         with self._reader.connect() as connection:
-            if dry_run:
-                return int(connection.execute(_COUNT_EXPIRED, {"now": now}).scalar_one())
             start = connection.execute(_OLDEST).scalar()
-        deleted = 0
         while start is not None and start <= now:
             with self.engine.begin() as connection:
                 params = {"start": start, "now": now, "skip": batch_size - 1}
                 end = connection.execute(_BATCH_END, params).scalar()
                 last = end is None
                 params = {"start": start, "end": now if last else end}
-                deleted += connection.execute(_DELETE_RANGE, params).rowcount
-            if progress is not None:
-                progress(deleted)
+                count = connection.execute(_DELETE_RANGE, params).rowcount
+            if count:
+                yield count
             # Rows tied with ``end`` went with this batch; the next starts there.
             start = None if last else end
-        return deleted
 
     def decode(self, record: SessionRecord | StoredSession) -> dict[str, Any]:
         """Return the session dict of a row, verifying its signature first."""

@@ -82,7 +82,7 @@ async def test_deleting_marked_sessions_keeps_the_unmarked_one(inspector, visit,
 
 async def test_x_purges_expired_sessions_and_keeps_live_ones(make_inspector, visit, clock, engine):
     for n in range(5):
-        visit(expire_in=60, n=str(n))
+        visit(expire_in=60 + n, n=str(n))
     live = visit(user="live")
     clock.advance(120)
     app = make_inspector(purge_batch=2)
@@ -108,7 +108,7 @@ async def test_x_with_nothing_expired_deletes_nothing(inspector, visit, engine):
 
 async def test_escape_stops_a_running_purge(make_inspector, visit, clock, engine, monkeypatch):
     for n in range(6):
-        visit(expire_in=60, n=str(n))
+        visit(expire_in=60 + n, n=str(n))
     clock.advance(120)
     app = make_inspector(purge_batch=2)
     purge, release = app.source.purge_expired, threading.Event()

@@ -205,7 +205,7 @@ def test_delete_removes_exactly_the_given_sessions(source, visit, engine):
 
 def test_purge_deletes_expired_sessions_batch_by_batch(source, visit, clock, engine):
     for n in range(5):
-        visit(expire_in=60, n=str(n))
+        visit(expire_in=60 + n, n=str(n))
     live = visit(user="live")
     clock.advance(120)
     batches = list(source.purge_expired(batch_size=2))
@@ -214,7 +214,7 @@ def test_purge_deletes_expired_sessions_batch_by_batch(source, visit, clock, eng
 
 def test_stopping_a_purge_leaves_the_remaining_expired_rows(source, visit, clock, engine):
     for n in range(5):
-        visit(expire_in=60, n=str(n))
+        visit(expire_in=60 + n, n=str(n))
     clock.advance(120)
     purge = source.purge_expired(batch_size=2)
     next(purge)
