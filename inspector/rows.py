@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Self
 
 PREVIEW_KEYS = 6
 
 
-class Sort(Enum):
+class _Cycle(Enum):
+    """An enum whose members follow one another in a cycle, as a key cycles them."""
+
+    def next(self) -> Self:
+        """Return the member that follows this one in the cycle."""
+        members = list(type(self))
+        return members[(members.index(self) + 1) % len(members)]
+
+
+class Sort(_Cycle):
     """The orders the table can be read in, each on an indexed column."""
 
     EXPIRY = ("expires", "expire_date", False)
@@ -22,23 +31,13 @@ class Sort(Enum):
         self.column = column
         self.descending = descending
 
-    def next(self) -> Sort:
-        """Return the sort that follows this one in the cycle."""
-        members = list(Sort)
-        return members[(members.index(self) + 1) % len(members)]
 
-
-class Filter(Enum):
+class Filter(_Cycle):
     """Which sessions to show, by expiry."""
 
     ALL = "all"
     LIVE = "live"
     EXPIRED = "expired"
-
-    def next(self) -> Filter:
-        """Return the filter that follows this one in the cycle."""
-        members = list(Filter)
-        return members[(members.index(self) + 1) % len(members)]
 
 
 class Status(Enum):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import TextIO
+
 import plaster
 import sqlalchemy as sa
 from pyramid.paster import get_appsettings
@@ -27,6 +30,21 @@ def open_store(config_uri: str) -> SessionStore:
         return SessionConfig.create(None, settings).store
     except (OSError, LookupError, plaster.PlasterError, SettingsError) as exc:
         raise ScriptError(f"{config_uri}: {exc}") from exc
+
+
+def start(
+    parser: argparse.ArgumentParser, argv: list[str] | None, err: TextIO
+) -> tuple[argparse.Namespace, SessionStore] | int:
+    """Parse a script's command line and open its store; return the exit status instead if either fails."""
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return args, open_store(args.config_uri)
+    except ScriptError as exc:
+        err.write(f"{parser.prog}: {exc}\n")
+        return 2
 
 
 def describe(store: SessionStore) -> str:

@@ -15,7 +15,7 @@ from typing import TextIO
 import sqlalchemy as sa
 
 from ..store import SessionStore
-from .appconfig import ScriptError, database_error, describe, open_store
+from .appconfig import database_error, describe, start
 
 #: Rows per transaction; see docs/production.md for the figures behind it.
 DEFAULT_BATCH_SIZE = 5000
@@ -88,16 +88,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     """Run ``dbsession-cleanup``; return the exit status (0 done, 1 database error, 2 usage)."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    try:
-        store = open_store(args.config_uri)
-    except ScriptError as exc:
-        err.write(f"dbsession-cleanup: {exc}\n")
-        return 2
+    started = start(_parser(), argv, err)
+    if isinstance(started, int):
+        return started
+    args, store = started
     try:
         return _run(store, args.batch_size, args.dry_run, out)
     except sa.exc.DBAPIError as exc:

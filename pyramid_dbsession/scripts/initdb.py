@@ -9,7 +9,7 @@ from typing import TextIO
 import sqlalchemy as sa
 
 from ..models import create_table, sessions_table
-from .appconfig import ScriptError, database_error, describe, open_store
+from .appconfig import database_error, describe, start
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,15 +24,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     """Run ``dbsession-initdb``; return the exit status (0 done, 1 database error, 2 usage)."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    try:
-        store = open_store(args.config_uri)
-    except ScriptError as exc:
-        err.write(f"dbsession-initdb: {exc}\n")
-        return 2
+    started = start(_parser(), argv, err)
+    if isinstance(started, int):
+        return started
+    _, store = started
     try:
         with store.engine.begin() as connection:
             create_table(connection)
