@@ -76,10 +76,9 @@ class DBSessionFactory:
         lifecycle = self._config.open(environ.get("HTTP_COOKIE"), locking)
         setattr(request, _LIFECYCLE_ATTR, lifecycle)
         request.add_response_callback(_cookie_callback(lifecycle))
-        tm = getattr(request, "tm", None)
-        if tm is not None and request.environ.get("tm.active"):
+        if environ.get("tm.active"):
             # A fallback for sessions changed after the tween ran (or without it).
-            tm.get().addBeforeCommitHook(self.save, (request, lifecycle))
+            request.tm.get().addBeforeCommitHook(self.save, (request, lifecycle))
         return lifecycle.session
 
     def save(self, request: Request, lifecycle: SessionLifecycle) -> None:
