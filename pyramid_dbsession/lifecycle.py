@@ -94,6 +94,7 @@ class SessionLifecycle:
         self._session_id: str | None = None
         self._stale_key: str | None = None
         self._payload: bytes | None = None
+        self._loaded_expiry: int | None = None
         self._renews_cookie = False
         self._cookie_max_age: int | None = None
         self._saved = False
@@ -131,6 +132,7 @@ class SessionLifecycle:
             log.warning("ignoring stored session %s: %s", session_key[:12], exc.reason)
             return None
         self._record, self._payload, self._session_id = record, payload, session_id
+        self._loaded_expiry = data.get(EXPIRY_KEY)
         self.is_new = False
         self.created = record.created
         return data
@@ -187,6 +189,8 @@ class SessionLifecycle:
         record = self._record
         now = store.now()
         expire = self.expire_date(now)
+        # set_expiry() changes the cookie's kind (browser-session or not) at once.
+        own_expiry_changed = bool(data) and data.get(EXPIRY_KEY) != self._loaded_expiry
         if not data:
             if record is not None:
                 steps.append(partial(store.remove, session_key=record.session_key))
@@ -195,7 +199,7 @@ class SessionLifecycle:
         elif modified or (self._config.settings.detect_changes and session.exposed):
             payload = self._config.codec.dumps(data)
             if modified or payload != self._payload:
-                if not (expire < record.expire_date or self._is_reissue_due(record, expire)):
+                if not (own_expiry_changed or expire < record.expire_date or self._is_reissue_due(record, expire)):
                     # Keeping the expiry leaves every indexed column as it was, so
                     # PostgreSQL can update the row in place (HOT), and the cookie
                     # need not be sent again.
@@ -207,7 +211,7 @@ class SessionLifecycle:
         if not steps:
             return None
         self.wrote = True
-        if data and (record is None or expire != record.expire_date):
+        if data and (record is None or own_expiry_changed or expire != record.expire_date):
             self._renews_cookie = True
             self._cookie_max_age = self._max_age(expire, now)
         return partial(_run_steps, steps)

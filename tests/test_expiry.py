@@ -145,3 +145,11 @@ def test_change_after_the_reissue_time_pushes_the_expiry(make_testapp, engine, c
     response = testapp.get("/incr")
     (row,) = session_rows(engine)
     assert max_age(response) == 1000 and row.expire_date == clock.now + timedelta(seconds=1000)
+
+
+def test_set_expiry_zero_on_a_stored_session_resends_a_browser_session_cookie(make_testapp, clock):
+    testapp = make_testapp(timeout=1000, reissue_time=100)
+    testapp.get("/set", {"a": "1"})
+    clock.advance(10)
+    response = testapp.get("/expiry", {"seconds": "0"})
+    assert "Set-Cookie" in response.headers and max_age(response) is None
