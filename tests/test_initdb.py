@@ -94,3 +94,10 @@ def test_initdb_unreachable_database_exits_1_with_one_line(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'no-such-folder' / 'sessions.sqlite'}"
     status, _, err = run(write_ini(tmp_path / "app.ini", {"dbsession.url": url, "dbsession.secret": SECRET}))
     assert (status, err.count("\n"), "database error" in err) == (1, 1, True)
+
+
+def test_initdb_with_create_table_and_an_unreachable_database_exits_1_with_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'sessions.sqlite'}"
+    settings = {"dbsession.url": url, "dbsession.secret": SECRET, "dbsession.create_table": "true"}
+    status, _, err = run(write_ini(tmp_path / "app.ini", settings))
+    assert (status, err.count("\n"), err.startswith("dbsession-initdb: database error")) == (1, 1, True)

@@ -45,6 +45,9 @@ def start(
     except ScriptError as exc:
         err.write(f"{parser.prog}: {exc}\n")
         return 2
+    except sa.exc.DBAPIError as exc:  # dbsession.create_table met a database it cannot reach
+        err.write(f"{parser.prog}: database error: {_first_line(exc)}\n")
+        return 1
 
 
 def describe(store: SessionStore) -> str:
@@ -54,6 +57,9 @@ def describe(store: SessionStore) -> str:
 
 def database_error(store: SessionStore, exc: sa.exc.DBAPIError) -> str:
     """One line saying which database failed and how, for stderr."""
+    return f"database error on {describe(store)}: {_first_line(exc)}"
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
     lines = str(exc.orig).strip().splitlines()
-    reason = lines[0] if lines else type(exc.orig).__name__
-    return f"database error on {describe(store)}: {reason}"
+    return lines[0] if lines else type(exc.orig).__name__
