@@ -240,7 +240,7 @@ class SessionStore:
         total. With ``dry_run`` nothing is deleted: the count of expired rows is
         returned.
         """
-        batches = self.purge_batches(batch_size)
+        batches = self.purge_batches(batch_size)  # checks batch_size, for a dry run too
         if dry_run:
             with self._reader.connect() as connection:
                 return int(connection.execute(_COUNT_EXPIRED, {"now": self.now()}).scalar_one())
