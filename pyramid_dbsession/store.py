@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session as ORMSession
 
 from .codec import Codec
+from .direct import DirectSelect
 from .ids import looks_like_session_id, session_key_for
 from .models import SessionRecord, sessions_table, use_default_codec
 
@@ -103,9 +104,9 @@ def _insert_ignoring_duplicates(dialect_name: str) -> Any:
 class SessionStore:
     """Load, save, delete and purge rows of ``core_sessions``.
 
-    Reads run on an autocommit connection (one statement, no BEGIN), from
-    ``reader`` when given; writes run
-    on the executor of the caller's transaction and are guarded by ``version``.
+    Reads run on an autocommit connection (one statement, no BEGIN): from
+    ``reader``, an engine whose pool is in autocommit mode, when given; writes
+    run on the executor of the caller's transaction and are guarded by ``version``.
     ``clock`` returns the current aware UTC time; tests replace it.
     """
 
@@ -123,6 +124,9 @@ class SessionStore:
         # A pool of its own made in autocommit mode saves the round trips that
         # switching a pooled connection in and out of autocommit costs on MariaDB.
         self._reader = reader or engine.execution_options(isolation_level="AUTOCOMMIT")
+        # A reader pool of autocommit connections reads on their bare cursors;
+        # a shared pool's connection must go through a Connection that switches it.
+        self._direct_load = None if reader is None else DirectSelect(reader, _LOAD)
         self._insert = _insert_ignoring_duplicates(engine.dialect.name)
         use_default_codec(codec)
 
@@ -161,6 +165,8 @@ class SessionStore:
         return None if row is None else StoredSession(session_key, *row)
 
     def _read_one(self, params: dict[str, Any]) -> Any:
+        if self._direct_load is not None:
+            return self._direct_load.first(params)
         with self._reader.connect() as connection:
             return connection.execute(_LOAD, params).first()
 
