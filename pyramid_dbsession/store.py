@@ -188,6 +188,10 @@ class SessionStore:
 
     def _execute(self, executor: Executor, statement: Any, params: dict[str, Any]) -> Any:
         with self._reporting():
+            if isinstance(executor, ORMSession):
+                # The session's Connection runs a Core statement as the ORM
+                # would, without the ORM's per-statement work.
+                executor = executor.connection()
             return executor.execute(statement, params)
 
     def insert(self, executor: Executor, session_key: str, data: str, created: datetime, expire_date: datetime) -> bool:
