@@ -176,19 +176,21 @@ class Case:
     cookies: list[str | None]
     engine: Engine | None
     rates: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     per_request: float = 0.0
 
     @property
     def rate(self) -> float:
-        return statistics.median(self.rates)
+        """One over the median time of all timed requests (with ``--wall-clock``: the median repeat)."""
+        return 1 / statistics.median(self.times) if self.times else statistics.median(self.rates)
 
     def drive(self, count: int, *, wall_clock: bool = False) -> float:
-        """Send ``count`` requests; return the requests per second.
+        """Send ``count`` requests; return the requests per second of this batch.
 
         The rate is one over the median time of a request, which a busy
         machine's preemptions barely move, or with ``wall_clock`` the count
-        over the time of the whole batch.
+        over the time of the whole batch. Request times are kept in ``times``.
         """
         app, cookies, keep_cookie = self.app, self.cookies, self.kind == "write"
         base = environ_for(self.path)
@@ -218,6 +220,7 @@ class Case:
                         cookies[j] = value.split(";", 1)[0]
         if wall_clock:
             return count / (clock() - started)
+        self.times += times
         return 1 / statistics.median(times)
 
 
@@ -386,15 +389,18 @@ def measure(cases: list[Case], count: int, repeats: int, seed: int, wall_clock: 
     """Count statements, warm up, then time every case in ``repeats`` shuffled rounds."""
     for case in cases:
         count_statements(case)
-        case.drive(max(count // 4, 50))
+        case.drive(max(count // 4, 100))
+        case.times.clear()
     order = list(cases)
     rng = random.Random(seed)
+    started = time.perf_counter()
     for repeat in range(repeats):
         rng.shuffle(order)
-        started = time.perf_counter()
         for case in order:
             case.rates.append(case.drive(count, wall_clock=wall_clock))
-        print(f"  repeat {repeat + 1}/{repeats}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        if (repeat + 1) % max(repeats // 10, 1) == 0 or repeat + 1 == repeats:
+            elapsed = time.perf_counter() - started
+            print(f"  repeat {repeat + 1}/{repeats}: {elapsed:.0f} s", file=sys.stderr, flush=True)
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -402,7 +408,7 @@ def measure(cases: list[Case], count: int, repeats: int, seed: int, wall_clock: 
 
 def spread(case: Case) -> float:
     """The noise of a case: (max - min) / median of its repeats."""
-    return (max(case.rates) - min(case.rates)) / case.rate
+    return (max(case.rates) - min(case.rates)) / statistics.median(case.rates)
 
 
 def print_cases(cases: list[Case]) -> None:
@@ -484,10 +490,10 @@ def report(cases: list[Case], count: int, repeats: int, wall_clock: bool) -> Non
     def find(database: str, subject: str, kind: str) -> Case | None:
         return index.get((database, subject, kind))
 
-    rate = "whole batches" if wall_clock else "the median request"
+    rate = "the median whole batch" if wall_clock else "the median of all timed requests"
     print(
-        f"\nrequests per second (of {rate}): median of {repeats} interleaved repeats of {count} requests "
-        f"({CLIENTS} returning clients); noise = (max - min) / median"
+        f"\nrequests per second (of {rate}): {repeats} interleaved repeats of {count} requests "
+        f"({CLIENTS} returning clients); min-max of the repeats; noise = (max - min) / median"
     )
     print(
         f"python {platform.python_version()}, SQLAlchemy {sa.__version__}, {os.cpu_count()} cores, "
@@ -510,8 +516,8 @@ def report(cases: list[Case], count: int, repeats: int, wall_clock: bool) -> Non
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", action="append", choices=["sqlite", "postgresql", "mariadb"], help="repeatable")
-    parser.add_argument("--requests", type=int, default=400, help="requests per case and repeat (400)")
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats, at least 5 (7)")
+    parser.add_argument("--requests", type=int, default=50, help="requests per case and repeat (50)")
+    parser.add_argument("--repeats", type=int, default=60, help="interleaved repeats, at least 5 (60)")
     parser.add_argument("--rows", type=int, default=0, help="also measure a table holding this many rows")
     parser.add_argument("--wall-clock", action="store_true", help="rate of whole batches, not of the median request")
     parser.add_argument("--durable", action="store_true", help="let every commit wait for the disk")
