@@ -11,8 +11,8 @@ run it copies them into ``core_sessions``: with ``--order written`` (the
 default) in the order of their expiry, as a live table has them (a row is
 written last when its expiry is set), with ``--order random`` shuffled, the
 worst case for any index-driven delete. It then times the bulk DELETE and the
-cleanup for each ``--batch-size``, ``--repeat`` times, printing the total and
-the longest single transaction.
+cleanup for each ``--batch-size`` and number of ``--jobs`` deleting at once,
+``--repeat`` times, printing the total and the longest single transaction.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def bulk_delete(engine: Engine) -> int:
 
 def report(label: str, deleted: int, elapsed: float, timer: TransactionTimer) -> None:
     print(
-        f"{label:<22} {deleted:>9,} rows in {elapsed:7.2f} s"
+        f"{label:<38} {deleted:>9,} rows in {elapsed:7.2f} s"
         f"  {timer.count:>5} transactions, longest {timer.longest * 1000:8.1f} ms",
         flush=True,
     )
@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a scratch database (default: a SQLite file in a temporary folder)")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, nargs="+", default=[5000])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1], help="connections deleting at once")
     parser.add_argument("--order", choices=["written", "random"], default="written")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
@@ -175,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
                 reset_table(engine, args.order)
                 report("bulk DELETE", *timed(engine, partial(bulk_delete, engine)))
                 for batch_size in args.batch_size:
-                    reset_table(engine, args.order)
-                    report(f"batched, {batch_size:,} a batch", *timed(engine, partial(store.clear_expired, batch_size)))
+                    for jobs in args.jobs:
+                        reset_table(engine, args.order)
+                        run = partial(store.clear_expired, batch_size, jobs=jobs)
+                        report(f"batched, {batch_size:,} a batch, {jobs} at a time", *timed(engine, run))
         finally:
             STAGING.drop(engine, checkfirst=True)
             drop_table(engine)

@@ -18,6 +18,7 @@ from .codec import Codec
 from .direct import DirectSelect
 from .ids import looks_like_session_id, session_key_for
 from .models import SessionRecord, sessions_table, use_default_codec
+from .purge import Purge
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +49,7 @@ _TOUCH = (
     .values(expire_date=sa.bindparam("expire"))
 )
 _DELETE = _t.delete().where(_t.c.session_key == sa.bindparam("key"))
-# The cleanup walks ix_core_sessions_expire_date in key ranges: each batch
-# starts where the previous one ended, so no batch rescans the index entries of
-# rows already deleted (PostgreSQL keeps them until VACUUM), and each DELETE is a
-# plain range that every backend runs on the index without LIMIT support.
-_OLDEST = sa.select(sa.func.min(_t.c.expire_date))
 _COUNT_EXPIRED = sa.select(sa.func.count()).select_from(_t).where(_t.c.expire_date <= sa.bindparam("now"))
-_BATCH_END = (
-    sa.select(_t.c.expire_date)
-    .where(_t.c.expire_date >= sa.bindparam("start"), _t.c.expire_date <= sa.bindparam("now"))
-    .order_by(_t.c.expire_date)
-    .offset(sa.bindparam("skip", type_=sa.Integer, literal_execute=True))
-    .limit(1)
-)
-_DELETE_RANGE = _t.delete().where(_t.c.expire_date >= sa.bindparam("start"), _t.c.expire_date <= sa.bindparam("end"))
 
 
 def utcnow() -> datetime:
@@ -241,16 +229,22 @@ class SessionStore:
         return bool(result.rowcount)
 
     def clear_expired(
-        self, batch_size: int = 1000, *, progress: Callable[[int], None] | None = None, dry_run: bool = False
+        self,
+        batch_size: int = 1000,
+        *,
+        progress: Callable[[int], None] | None = None,
+        dry_run: bool = False,
+        jobs: int = 1,
     ) -> int:
         """Delete expired rows in short transactions of about ``batch_size``; return how many went.
 
         Each batch commits on its own, so live requests wait at most one batch
-        for a lock. ``progress`` is called after each commit with the running
-        total. With ``dry_run`` nothing is deleted: the count of expired rows is
-        returned.
+        for a lock; ``jobs`` connections delete batches at once (see
+        :class:`~pyramid_dbsession.purge.Purge`). ``progress`` is called after
+        each commit with the running total. With ``dry_run`` nothing is
+        deleted: the count of expired rows is returned.
         """
-        batches = self.purge_batches(batch_size)  # checks batch_size, for a dry run too
+        batches = self.purge_batches(batch_size, jobs)  # checks the arguments, for a dry run too
         if dry_run:
             with self._reader.connect() as connection:
                 return int(connection.execute(_COUNT_EXPIRED, {"now": self.now()}).scalar_one())
@@ -261,30 +255,13 @@ class SessionStore:
                 progress(deleted)
         return deleted
 
-    def purge_batches(self, batch_size: int = 1000) -> Iterator[int]:
+    def purge_batches(self, batch_size: int = 1000, jobs: int = 1) -> Iterator[int]:
         """Delete expired rows batch by batch, yielding each committed batch's count.
 
         Stopping the iteration between batches leaves the other expired rows
         in place, so a purge can be cancelled without a half-done transaction.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        return self._purge(batch_size, self.now())
-
-    def _purge(self, batch_size: int, now: datetime) -> Iterator[int]:
-        with self._reader.connect() as connection:
-            start = connection.execute(_OLDEST).scalar()
-        while start is not None and start <= now:
-            with self.engine.begin() as connection:
-                params = {"start": start, "now": now, "skip": batch_size - 1}
-                end = connection.execute(_BATCH_END, params).scalar()
-                last = end is None
-                params = {"start": start, "end": now if last else end}
-                count = connection.execute(_DELETE_RANGE, params).rowcount
-            if count:
-                yield count
-            # Rows tied with ``end`` went with this batch; the next starts there.
-            start = None if last else end
+        return iter(Purge(self.engine, self._reader, batch_size, self.now(), jobs))
 
     def decode(self, record: SessionRecord | StoredSession) -> dict[str, Any]:
         """Return the session dict of a row, verifying its signature first."""

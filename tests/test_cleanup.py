@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -197,3 +198,60 @@ def test_cleanup_batch_size_that_is_not_a_number_is_a_usage_error(
 ) -> None:
     status, _, _ = run(write_ini(tmp_path / "app.ini", {"dbsession.url": "sqlite://"}), "--batch-size", "many")
     assert (status, "must be a whole number, got 'many'" in capsys.readouterr().err) == (2, True)
+
+
+def deleting_threads(engine: Engine, act: Any, meeting: threading.Barrier | None = None) -> set[str]:
+    """The names of the threads that sent a DELETE on ``engine`` while ``act`` ran.
+
+    With ``meeting``, the first DELETEs wait for each other there: they pass
+    only if that many are under way at the same time.
+    """
+    names: set[str] = set()
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("DELETE"):
+            names.add(threading.current_thread().name)
+            if meeting is not None and len(names) <= meeting.parties:
+                meeting.wait()
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        act()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return names
+
+
+def test_clear_expired_with_jobs_deletes_every_expired_row_in_parallel(store: SessionStore, clock: Clock) -> None:
+    add_rows(store.engine, [*(clock.now - timedelta(seconds=s) for s in range(1, 41)), clock.now + timedelta(days=1)])
+    sqlite = store.engine.dialect.name == "sqlite"
+    meeting = None if sqlite else threading.Barrier(2, timeout=10)
+    totals: list[int] = []
+    threads = deleting_threads(store.engine, lambda: totals.append(store.clear_expired(3, jobs=3)), meeting)
+    assert (totals, len(session_rows(store.engine))) == ([40], 1)
+    if sqlite:
+        # One writer: the batches run one at a time in the caller's thread.
+        assert threads == {threading.current_thread().name}
+    else:
+        assert len(threads) > 1 and all(name.startswith("dbsession-purge") for name in threads)
+
+
+def test_stopping_a_parallel_purge_keeps_the_batches_not_started(store: SessionStore, clock: Clock) -> None:
+    add_rows(store.engine, [clock.now - timedelta(seconds=s) for s in range(1, 31)])
+    batches = store.purge_batches(2, jobs=2)
+    first = next(batches)
+    batches.close()  # type: ignore[attr-defined]
+    left = len(session_rows(store.engine))
+    assert first == 2 and 0 < left <= 30 - first
+
+
+def test_clear_expired_zero_jobs_is_refused(store: SessionStore) -> None:
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        store.clear_expired(jobs=0)
+
+
+def test_cleanup_jobs_deletes_expired_rows_and_says_how_many_at_a_time(engine: Engine, config_uri: str) -> None:
+    add_rows(engine, [*expired(9), FAR_AHEAD])
+    status, out, _ = run(config_uri, "--batch-size", "2", "--jobs", "2")
+    said = ", 2 at a time" in out.splitlines()[0]
+    assert (status, len(session_rows(engine)), said) == (0, 1, engine.dialect.name != "sqlite")

@@ -14,6 +14,7 @@ from typing import TextIO
 
 import sqlalchemy as sa
 
+from ..purge import parallel_jobs
 from ..store import SessionStore
 from .appconfig import database_error, describe, start
 
@@ -23,7 +24,7 @@ _BAR_WIDTH = 30
 _PLAIN_INTERVAL = 10.0  # seconds between plain progress lines
 
 
-def _batch_size(raw: str) -> int:
+def _at_least_one(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
@@ -38,10 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("config_uri", metavar="CONFIG_URI", help="the app's settings, e.g. production.ini")
     parser.add_argument(
         "--batch-size",
-        type=_batch_size,
+        type=_at_least_one,
         default=DEFAULT_BATCH_SIZE,
         metavar="N",
         help=f"rows deleted per transaction (default {DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_at_least_one,
+        default=1,
+        metavar="J",
+        help="connections deleting batches at the same time (default 1; SQLite always uses 1)",
     )
     parser.add_argument("--dry-run", action="store_true", help="count the expired sessions, delete nothing")
     return parser
@@ -93,7 +101,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return started
     args, store = started
     try:
-        return _run(store, args.batch_size, args.dry_run, out)
+        return _run(store, args.batch_size, args.jobs, args.dry_run, out)
     except sa.exc.DBAPIError as exc:
         err.write(f"dbsession-cleanup: {database_error(store, exc)}\n")
         return 1
@@ -101,16 +109,18 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         store.dispose()
 
 
-def _run(store: SessionStore, batch_size: int, dry_run: bool, out: TextIO) -> int:
+def _run(store: SessionStore, batch_size: int, jobs: int, dry_run: bool, out: TextIO) -> int:
     expired = store.clear_expired(batch_size, dry_run=True)
     if dry_run:
         out.write(f"{expired:,} expired sessions would be deleted from {describe(store)}\n")
         return 0
-    out.write(f"deleting {expired:,} expired sessions from {describe(store)}, {batch_size:,} a batch\n")
+    jobs = parallel_jobs(store.engine, jobs)
+    workers = f", {jobs} at a time" if jobs > 1 else ""
+    out.write(f"deleting {expired:,} expired sessions from {describe(store)}, {batch_size:,} a batch{workers}\n")
     out.flush()
     progress = ProgressBar(out, expired) if out.isatty() else ProgressLines(out, expired)
     started = time.monotonic()
-    deleted = store.clear_expired(batch_size, progress=progress)
+    deleted = store.clear_expired(batch_size, progress=progress, jobs=jobs)
     progress.close()
     out.write(f"deleted {deleted:,} expired sessions in {time.monotonic() - started:.1f} s\n")
     return 0
