@@ -255,3 +255,8 @@ def test_cleanup_jobs_deletes_expired_rows_and_says_how_many_at_a_time(engine: E
     status, out, _ = run(config_uri, "--batch-size", "2", "--jobs", "2")
     said = ", 2 at a time" in out.splitlines()[0]
     assert (status, len(session_rows(engine)), said) == (0, 1, engine.dialect.name != "sqlite")
+
+
+def test_cleanup_zero_jobs_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, _ = run(write_ini(tmp_path / "app.ini", {"dbsession.url": "sqlite://"}), "--jobs", "0")
+    assert (status, "--jobs: must be at least 1" in capsys.readouterr().err) == (2, True)
