@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,3 +112,13 @@ def session_rows(engine: Engine) -> list[Any]:
     """Every row of ``core_sessions``."""
     with engine.connect() as connection:
         return list(connection.execute(sa.select(sessions_table)))
+
+
+@contextmanager
+def listening(target: Any, name: str, handler: Callable[..., Any]) -> Iterator[None]:
+    """Keep ``handler`` listening to the ``name`` events of ``target`` while the block runs."""
+    sa.event.listen(target, name, handler)
+    try:
+        yield
+    finally:
+        sa.event.remove(target, name, handler)

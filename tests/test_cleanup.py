@@ -20,7 +20,7 @@ from pyramid_dbsession.scripts import cleanup
 from pyramid_dbsession.scripts.cleanup import main
 from pyramid_dbsession.store import SessionStore
 
-from .conftest import SECRET, Clock, session_rows
+from .conftest import SECRET, Clock, listening, session_rows
 
 LONG_AGO = datetime(2001, 1, 1, tzinfo=UTC)
 FAR_AHEAD = datetime(2999, 1, 1, tzinfo=UTC)
@@ -214,11 +214,8 @@ def deleting_threads(engine: Engine, act: Any, meeting: threading.Barrier | None
             if meeting is not None and len(names) <= meeting.parties:
                 meeting.wait()
 
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         act()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     return names
 
 

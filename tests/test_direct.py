@@ -14,6 +14,8 @@ from pyramid_dbsession.direct import DirectSelect
 from pyramid_dbsession.models import sessions_table
 from pyramid_dbsession.store import _LOAD
 
+from .conftest import listening
+
 NOW = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
 
 
@@ -77,14 +79,11 @@ def test_observers_see_every_read(reader: Engine, event: str) -> None:
         seen.append(statement)
 
     listener = observe if event == "handle_error" else on_statement
-    sa.event.listen(target, event, listener)
-    try:
+    with listening(target, event, listener):
         assert select.first({"key": "k" * 64, "now": NOW}) is not None
         if event == "handle_error":
             with pytest.raises(sa.exc.DBAPIError):
                 DirectSelect(reader, sa.select(sa.text("no_such_column")).select_from(sessions_table)).first({})
-    finally:
-        sa.event.remove(target, event, listener)
     assert len(seen) == 1
     if event != "handle_error":
         assert seen[0].startswith("SELECT core_sessions.session_data")

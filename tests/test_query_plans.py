@@ -7,13 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from pyramid_dbsession.codec import Codec, resolve_serializer
 from pyramid_dbsession.store import SessionStore
 
-from .conftest import SECRET, Clock
+from .conftest import SECRET, Clock, listening
 from .test_cleanup import add_rows
 
 INDEX = "ix_core_sessions_expire_date"
@@ -33,11 +32,8 @@ def planned_statements(engine: Engine, act: Callable[[], object]) -> dict[str, b
                 indexed = uses_index(plan(connection, statement, parameters))
             plans[statement] = plans.get(statement, True) and indexed
 
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with listening(engine, "before_cursor_execute", capture):
         act()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
     return plans
 
 
