@@ -257,3 +257,21 @@ def test_cleanup_jobs_deletes_expired_rows_and_says_how_many_at_a_time(engine: E
 def test_cleanup_zero_jobs_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, _ = run(write_ini(tmp_path / "app.ini", {"dbsession.url": "sqlite://"}), "--jobs", "0")
     assert (status, "--jobs: must be at least 1" in capsys.readouterr().err) == (2, True)
+
+
+def test_postgresql_batches_commit_without_waiting_for_the_disk(store: SessionStore, clock: Clock) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    add_rows(store.engine, [clock.now - timedelta(seconds=s) for s in range(1, 8)])
+    settings: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("DELETE"):
+            cursor.execute("SHOW synchronous_commit")
+            settings.append(cursor.fetchone()[0])
+
+    with listening(store.engine, "before_cursor_execute", record):
+        store.clear_expired(3)
+    with store.engine.connect() as connection:
+        after = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
+    assert (settings, after) == (["off", "off", "off"], "on")
