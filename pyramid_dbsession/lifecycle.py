@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
 
 from .codec import Codec
 from .cookies import CookiePolicy
@@ -34,6 +35,14 @@ _NEW_ID_ATTEMPTS = 5
 def _run_steps(steps: list[Callable[[Executor], Any]], executor: Executor) -> None:
     for step in steps:
         step(executor)
+
+
+def _in_memory_sqlite(url: str | None) -> bool:
+    if url is None:
+        return False
+    parsed = sa.make_url(url)
+    in_memory = parsed.database in {None, "", ":memory:"} or parsed.query.get("mode") == "memory"
+    return parsed.get_backend_name() == "sqlite" and in_memory
 
 
 class SessionConfig:
@@ -57,6 +66,10 @@ class SessionConfig:
         reader = None
         if isinstance(url_or_engine, Engine):
             engine = url_or_engine
+        elif _in_memory_sqlite(settings.url):
+            # The database lives in one connection: every thread, read and write shares it.
+            shared = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+            engine = sa.engine_from_config({"url": settings.url, **shared, **settings.engine_options}, prefix="")
         else:
             options = {"url": settings.url, **settings.engine_options}
             engine = sa.engine_from_config(options, prefix="")
