@@ -2,11 +2,12 @@
 
 The cleanup walks ix_core_sessions_expire_date in ranges of about
 ``batch_size`` rows, from just before the oldest expiry: a probe on the
-autocommit reader finds where each range ends, and each range is one DELETE that every backend runs on the index,
-without LIMIT support. Each range starts after the previous one's end, so no
-probe rescans the index entries of rows already deleted (PostgreSQL keeps them
-until VACUUM), and ranges never overlap, so several connections can delete
-them at once without waiting for each other's locks.
+autocommit reader finds where each range ends, and each range is one DELETE
+that every backend runs on the index, without LIMIT support. Each range starts
+after the previous one's end, so no probe rescans the index entries of rows
+already deleted (PostgreSQL keeps them until VACUUM), and ranges never
+overlap, so several connections can delete them at once without waiting for
+each other's locks.
 """
 
 from __future__ import annotations
