@@ -52,7 +52,7 @@ class TransactionTimer:
 
     longest: float = 0.0
     count: int = 0
-    _started: dict[int, float] = field(default_factory=dict)
+    _started: dict[sa.Connection, float] = field(default_factory=dict)
 
     def attach(self, engine: Engine) -> None:
         sa.event.listen(engine, "begin", self._begin)
@@ -65,10 +65,14 @@ class TransactionTimer:
         sa.event.remove(engine, "rollback", self._end)
 
     def _begin(self, connection: sa.Connection) -> None:
-        self._started[id(connection)] = time.perf_counter()
+        # The probes run in autocommit mode: they hold no transaction, and
+        # SQLAlchemy does not always report an end for them. Keying by the
+        # object, not its id, keeps a reused address from inheriting a start.
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            self._started[connection] = time.perf_counter()
 
     def _end(self, connection: sa.Connection) -> None:
-        started = self._started.pop(id(connection), None)
+        started = self._started.pop(connection, None)
         if started is not None:
             self.longest = max(self.longest, time.perf_counter() - started)
             self.count += 1
