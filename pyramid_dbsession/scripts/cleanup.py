@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_at_least_one,
         default=1,
         metavar="J",
-        help="connections deleting batches at the same time (default 1; SQLite always uses 1)",
+        help="connections deleting batches at the same time on PostgreSQL (default 1)",
     )
     parser.add_argument("--dry-run", action="store_true", help="count the expired sessions, delete nothing")
     return parser
