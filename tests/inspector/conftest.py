@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 import webtest
+from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from inspector import InspectorApp, SessionSource
 from pyramid_dbsession import get_store
+from pyramid_dbsession.models import create_table, drop_table
 from pyramid_dbsession.store import SessionStore
 
 
@@ -78,3 +80,13 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.pause()
         if not any(worker.is_running for worker in app.workers):
             return
+
+
+async def press_without_table(pilot: Pilot[Any], engine: Engine, *keys: str) -> None:
+    """Press ``keys`` while ``core_sessions`` is gone, then put the table back."""
+    drop_table(engine)
+    try:
+        await pilot.press(*keys)
+        await settle(pilot)
+    finally:
+        create_table(engine)

@@ -12,9 +12,8 @@ from inspector.messages import SearchFinished
 from inspector.screens.browse import BrowseScreen
 from inspector.widgets.session_table import MARK, SessionTable
 from pyramid_dbsession.ids import session_key_for
-from pyramid_dbsession.models import create_table, drop_table
 
-from .conftest import settle
+from .conftest import press_without_table, settle
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -273,12 +272,7 @@ async def test_database_error_is_notified_and_the_app_recovers(inspector, visit,
     cookie = visit(user="alice")
     async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
         await settle(pilot)
-        drop_table(engine)
-        try:
-            await pilot.press("r")
-            await settle(pilot)
-        finally:
-            create_table(engine)
+        await press_without_table(pilot, engine, "r")
         visit(user="back")
         await pilot.press("r")
         await settle(pilot)

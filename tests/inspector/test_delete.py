@@ -11,10 +11,9 @@ from textual.widgets import Label
 
 from inspector.screens.confirm_delete import ConfirmDeleteScreen
 from pyramid_dbsession.ids import session_key_for
-from pyramid_dbsession.models import create_table, drop_table
 
 from ..conftest import session_rows
-from .conftest import settle
+from .conftest import press_without_table, settle
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -166,11 +165,6 @@ async def test_failed_delete_is_notified_and_the_app_keeps_running(inspector, vi
     visit(user="alice")
     async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
         await settle(pilot)
-        drop_table(engine)
-        try:
-            await pilot.press("d", "y")
-            await settle(pilot)
-        finally:
-            create_table(engine)
+        await press_without_table(pilot, engine, "d", "y")
         errors = [m.notification.message for m in hooked if isinstance(m, Notify)]
         assert inspector.is_running and errors[0].startswith("Could not delete the sessions: no such table")

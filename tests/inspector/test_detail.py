@@ -14,9 +14,9 @@ from inspector.screens.browse import BrowseScreen
 from inspector.screens.detail import RAW_LIMIT, DetailScreen
 from inspector.widgets.session_tree import MAX_CHILDREN, SessionTree
 from pyramid_dbsession.ids import session_key_for
-from pyramid_dbsession.models import create_table, drop_table, sessions_table
+from pyramid_dbsession.models import sessions_table
 
-from .conftest import settle
+from .conftest import press_without_table, settle
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -145,11 +145,6 @@ async def test_failed_detail_read_is_notified(inspector, visit, engine):
     visit(user="alice")
     async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
         await settle(pilot)
-        drop_table(engine)
-        try:
-            await pilot.press("enter")
-            await settle(pilot)
-        finally:
-            create_table(engine)
+        await press_without_table(pilot, engine, "enter")
         errors = [m.notification.message for m in hooked if isinstance(m, Notify)]
         assert errors[0].startswith("Could not read the session: no such table")
