@@ -48,31 +48,37 @@ STAGING = sa.Table(
 
 @dataclass
 class TransactionTimer:
-    """Times every transaction an engine runs, from BEGIN to COMMIT."""
+    """Times every transaction an engine runs, from BEGIN until its COMMIT or ROLLBACK returned.
+
+    SQLAlchemy's ``commit`` event fires before the driver commits, and the
+    commit is where SQLite writes its journal and InnoDB flushes its log, so
+    the timer wraps the dialect's own commit and rollback instead.
+    """
 
     longest: float = 0.0
     count: int = 0
-    _started: dict[sa.Connection, float] = field(default_factory=dict)
+    _started: dict[object, float] = field(default_factory=dict)
 
     def attach(self, engine: Engine) -> None:
         sa.event.listen(engine, "begin", self._begin)
-        sa.event.listen(engine, "commit", self._end)
-        sa.event.listen(engine, "rollback", self._end)
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+        dialect.do_commit = lambda pooled: self._end(commit, pooled)  # type: ignore[method-assign]
+        dialect.do_rollback = lambda pooled: self._end(rollback, pooled)  # type: ignore[method-assign]
 
     def detach(self, engine: Engine) -> None:
         sa.event.remove(engine, "begin", self._begin)
-        sa.event.remove(engine, "commit", self._end)
-        sa.event.remove(engine, "rollback", self._end)
+        del engine.dialect.do_commit, engine.dialect.do_rollback
 
     def _begin(self, connection: sa.Connection) -> None:
         # The probes run in autocommit mode: they hold no transaction, and
-        # SQLAlchemy does not always report an end for them. Keying by the
-        # object, not its id, keeps a reused address from inheriting a start.
+        # SQLAlchemy does not always report an end for them.
         if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            self._started[connection] = time.perf_counter()
+            self._started[connection.connection] = time.perf_counter()
 
-    def _end(self, connection: sa.Connection) -> None:
-        started = self._started.pop(connection, None)
+    def _end(self, finish: Callable[[object], None], pooled: object) -> None:
+        finish(pooled)
+        started = self._started.pop(pooled, None)
         if started is not None:
             self.longest = max(self.longest, time.perf_counter() - started)
             self.count += 1
@@ -176,8 +182,9 @@ def timed(
     deleted = run()
     elapsed = time.perf_counter() - started
     timer.detach(engine)
-    if purge is not None:
-        purge.wait(since, deleted)
+    if purge is None:
+        return deleted, elapsed, elapsed, timer
+    purge.wait(since, deleted)
     return deleted, elapsed, time.perf_counter() - started, timer
 
 
