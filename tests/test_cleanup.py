@@ -247,11 +247,17 @@ def test_clear_expired_zero_jobs_is_refused(store: SessionStore) -> None:
         store.clear_expired(jobs=0)
 
 
-def test_cleanup_jobs_deletes_expired_rows_and_says_how_many_at_a_time(engine: Engine, config_uri: str) -> None:
+def test_cleanup_deletes_two_batches_at_a_time_on_postgresql_by_default(engine: Engine, config_uri: str) -> None:
     add_rows(engine, [*expired(9), FAR_AHEAD])
-    status, out, _ = run(config_uri, "--batch-size", "2", "--jobs", "2")
+    status, out, _ = run(config_uri, "--batch-size", "2")
     said = ", 2 at a time" in out.splitlines()[0]
     assert (status, len(session_rows(engine)), said) == (0, 1, engine.dialect.name == "postgresql")
+
+
+def test_cleanup_one_job_deletes_one_batch_at_a_time(engine: Engine, config_uri: str) -> None:
+    add_rows(engine, [*expired(9), FAR_AHEAD])
+    status, out, _ = run(config_uri, "--batch-size", "2", "--jobs", "1")
+    assert (status, len(session_rows(engine)), "at a time" in out.splitlines()[0]) == (0, 1, False)
 
 
 def test_cleanup_zero_jobs_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
