@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import secrets
 import threading
 from collections.abc import Iterable
@@ -203,18 +204,20 @@ def test_cleanup_batch_size_that_is_not_a_number_is_a_usage_error(
 def deleting_threads(engine: Engine, act: Any, meeting: threading.Barrier | None = None) -> set[str]:
     """The names of the threads that sent a DELETE on ``engine`` while ``act`` ran.
 
-    With ``meeting``, the first DELETEs wait for each other there: they pass
-    only if that many are under way at the same time.
+    With ``meeting``, the first DELETEs wait for each other there once they
+    have run, before their commits: they pass only if that many ran at the
+    same time without waiting for each other's locks.
     """
     names: set[str] = set()
+    started = itertools.count(1)
 
     def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.startswith("DELETE"):
             names.add(threading.current_thread().name)
-            if meeting is not None and len(names) <= meeting.parties:
+            if meeting is not None and next(started) <= meeting.parties:
                 meeting.wait()
 
-    with listening(engine, "before_cursor_execute", record):
+    with listening(engine, "after_cursor_execute", record):
         act()
     return names
 
@@ -222,12 +225,12 @@ def deleting_threads(engine: Engine, act: Any, meeting: threading.Barrier | None
 def test_clear_expired_with_jobs_deletes_every_expired_row_in_parallel(store: SessionStore, clock: Clock) -> None:
     add_rows(store.engine, [*(clock.now - timedelta(seconds=s) for s in range(1, 41)), clock.now + timedelta(days=1)])
     parallel = store.engine.dialect.name == "postgresql"
-    meeting = threading.Barrier(2, timeout=10) if parallel else None
+    meeting = threading.Barrier(3, timeout=10) if parallel else None
     totals: list[int] = []
     threads = deleting_threads(store.engine, lambda: totals.append(store.clear_expired(3, jobs=3)), meeting)
     assert (totals, len(session_rows(store.engine))) == ([40], 1)
     if parallel:
-        assert len(threads) > 1 and all(name.startswith("dbsession-purge") for name in threads)
+        assert len(threads) == 3 and all(name.startswith("dbsession-purge") for name in threads)
     else:
         # SQLite and MariaDB delete one batch at a time, in the caller's thread.
         assert threads == {threading.current_thread().name}
