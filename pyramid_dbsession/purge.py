@@ -40,8 +40,9 @@ Range = tuple[datetime, datetime]
 def parallel_jobs(engine: Engine, jobs: int) -> int:
     """Return how many connections delete at once: ``jobs`` on PostgreSQL, else 1.
 
-    SQLite has a single writer. On MariaDB two batches at a time gained
-    nothing, and one of them once waited 24 s for the other's locks.
+    SQLite has a single writer. On InnoDB a range DELETE also locks the first
+    row after its range, where the next batch is deleting, so two connections
+    mostly wait for each other.
     """
     return jobs if engine.dialect.name == "postgresql" else 1
 
