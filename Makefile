@@ -19,4 +19,5 @@ test: $(BIN)/python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy pyramid_dbsession inspector
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest --cov --cov-report=term

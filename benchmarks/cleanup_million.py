@@ -35,8 +35,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from pyramid_dbsession.codec import Codec, resolve_serializer
+from pyramid_dbsession.db.store import SessionStore
 from pyramid_dbsession.models import create_table, drop_table, sessions_table
-from pyramid_dbsession.store import SessionStore
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FORTNIGHT = 14 * 24 * 3600

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pyramid_dbsession import DBSessionFactory
+from pyramid_dbsession.db.engines import open_store
 from pyramid_dbsession.errors import SettingsError
 from pyramid_dbsession.settings import parse_settings
 
@@ -60,10 +60,8 @@ def read_settings(arguments: argparse.Namespace) -> dict[str, Any]:
 
 def open_source(settings: dict[str, Any]) -> SessionSource:
     """Build the store as the app does and check that ``core_sessions`` can be read."""
-    # The inspector must never create the table it inspects.
-    settings = {**settings, "dbsession.create_table": "false"}
     try:
-        store = DBSessionFactory.from_settings(parse_settings(settings)).store
+        store = open_store(parse_settings(settings))
     except SettingsError as exc:
         raise LaunchError(str(exc)) from None
     except (sa.exc.ArgumentError, ImportError) as exc:

@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from pyramid_dbsession.errors import BadSessionData
+from pyramid_dbsession.db.store import SessionStore
+from pyramid_dbsession.errors import BadPayload, BadSignature
 from pyramid_dbsession.ids import looks_like_session_id, session_key_for
 from pyramid_dbsession.models import sessions_table
-from pyramid_dbsession.store import SessionStore
 
 from .rows import (
     Decoded,
@@ -190,14 +190,11 @@ class SessionSource:
 
     def decode(self, session_key: str, text: str) -> Decoded:
         """Verify and deserialize stored text with the core's codec, never raising."""
-        codec = self.store.codec
         try:
-            payload = codec.verify(session_key, text)
-        except BadSessionData as exc:
+            return Decoded(Status.VALID, self.store.codec.decode(session_key, text))
+        except BadSignature as exc:
             return Decoded(Status.TAMPERED, reason=exc.reason)
-        try:
-            return Decoded(Status.VALID, codec.loads(payload))
-        except BadSessionData as exc:
+        except BadPayload as exc:
             return Decoded(Status.UNDECODABLE, reason=exc.reason)
 
     def search(self, query: Query, needle: str) -> Iterator[SearchProgress]:

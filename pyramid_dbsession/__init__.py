@@ -1,26 +1,42 @@
 """Server-side Pyramid sessions in the SQL table ``core_sessions``.
 
-``config.include('pyramid_dbsession')`` is all an app needs. The pure core
-(everything but :mod:`pyramid_dbsession.factory`) imports no Pyramid, so
-:class:`pyramid_dbsession.wsgi.SessionMiddleware` serves any WSGI app.
+``config.include('pyramid_dbsession')`` is all an app needs. The layers, from
+the bottom up: the pure core in this folder (settings, errors, ids, codec,
+cookies, :mod:`~pyramid_dbsession.session` and :mod:`~pyramid_dbsession.plan`)
+imports neither Pyramid nor SQLAlchemy; :mod:`pyramid_dbsession.db` holds the
+table and the store and imports no Pyramid; :mod:`pyramid_dbsession.adapters`
+holds the Pyramid factory and the WSGI middleware
+(:class:`pyramid_dbsession.wsgi.SessionMiddleware` serves any WSGI app), which
+share one write runner. Only the Pyramid adapter, the scripts and the
+migrations import Pyramid.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadSessionData, DBSessionError, SessionConflict, SessionTooLarge, SettingsError
-from .models import SessionRecord, metadata
+from .db.models import SessionRecord, metadata
+from .db.store import SessionStore
+from .errors import (
+    BadPayload,
+    BadSessionData,
+    BadSignature,
+    DBSessionError,
+    SessionConflict,
+    SessionTooLarge,
+    SettingsError,
+)
 from .session import Session
-from .store import SessionStore
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
 
-    from .factory import DBSessionFactory, get_store
+    from .adapters.pyramid import DBSessionFactory, get_store
 
 __all__ = [
+    "BadPayload",
     "BadSessionData",
+    "BadSignature",
     "DBSessionError",
     "DBSessionFactory",
     "Session",
@@ -37,7 +53,7 @@ __all__ = [
 
 def includeme(config: Configurator) -> None:
     """Give every request a database-backed ``request.session``."""
-    from .factory import configure
+    from .adapters.pyramid import configure
 
     configure(config)
 
@@ -45,7 +61,7 @@ def includeme(config: Configurator) -> None:
 def __getattr__(name: str) -> Any:
     # The Pyramid layer loads on demand, keeping the core free of Pyramid.
     if name in {"DBSessionFactory", "get_store"}:
-        from . import factory
+        from .adapters import pyramid
 
-        return getattr(factory, name)
+        return getattr(pyramid, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,7 @@ import pkgutil
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
-from .errors import BadSessionData, SettingsError
+from .errors import BadPayload, BadSignature, SettingsError
 
 _KEY_CONTEXT = b"pyramid_dbsession.codec:"
 
@@ -98,28 +98,28 @@ class Codec:
         return self.sign(session_key, self.dumps(data))
 
     def verify(self, session_key: str, text: str) -> bytes:
-        """Return the payload of ``text`` if its signature is valid, else raise :class:`BadSessionData`."""
+        """Return the payload of ``text`` if its signature is valid, else raise :class:`BadSignature`."""
         encoded_payload, dot, encoded_mac = text.partition(".")
         if not dot:
-            raise BadSessionData("data has no signature")
+            raise BadSignature("data has no signature")
         try:
             payload = base64.urlsafe_b64decode(encoded_payload)
             mac = base64.urlsafe_b64decode(encoded_mac)
         except (binascii.Error, ValueError):
-            raise BadSessionData("data is not valid base64") from None
+            raise BadSignature("data is not valid base64") from None
         for key in self._keys:
             if hmac.compare_digest(mac, self._mac(key, session_key, payload)):
                 return payload
-        raise BadSessionData("signature does not match any configured secret")
+        raise BadSignature("signature does not match any configured secret")
 
     def loads(self, payload: bytes) -> dict[str, Any]:
-        """Deserialize a verified payload; raise :class:`BadSessionData` unless it is a dict."""
+        """Deserialize a verified payload; raise :class:`BadPayload` unless it is a dict."""
         try:
             data = self.serializer.loads(payload)
         except Exception as exc:  # a serializer may raise anything on bad bytes
-            raise BadSessionData(f"data cannot be deserialized: {type(exc).__name__}") from None
+            raise BadPayload(f"data cannot be deserialized: {type(exc).__name__}") from None
         if not isinstance(data, dict):
-            raise BadSessionData(f"data is a {type(data).__name__}, not a dict")
+            raise BadPayload(f"data is a {type(data).__name__}, not a dict")
         return data
 
     def decode(self, session_key: str, text: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""CookiePolicy: read the session id from a Cookie header, and write Set-Cookie values."""
+"""CookiePolicy: read the session id from a Cookie header, and the headers a response sends."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from email.utils import formatdate
 from webob.cookies import make_cookie
 
 from .ids import looks_like_session_id
+from .plan import CookieAction, WritePlan
 from .settings import Settings
+
+Headers = list[tuple[str, str]]
 
 #: Session ids read from one Cookie header at most.
 MAX_CANDIDATES = 3
@@ -65,3 +68,28 @@ class CookiePolicy:
     def delete_header(self) -> str:
         """Return the Set-Cookie value that removes the session cookie."""
         return self._delete_header
+
+    def header_for(self, plan: WritePlan, committed: bool, session_id: str | None) -> str | None:
+        """Return the Set-Cookie value a plan calls for, or None; nothing unless its transaction committed.
+
+        ``session_id`` is the id the session's row has after the plan ran.
+        """
+        if not committed or plan.cookie is CookieAction.KEEP:
+            return None
+        if plan.cookie is CookieAction.DELETE:
+            return self._delete_header
+        return self.set_header(session_id or "", plan.max_age)
+
+
+def add_session_headers(headers: Headers, set_cookie: str | None, accessed: bool) -> None:
+    """Add the session's headers to a response's header list: Set-Cookie, and ``Vary: Cookie`` if it was used."""
+    if set_cookie is not None:
+        headers.append(("Set-Cookie", set_cookie))
+    if set_cookie is None and not accessed:
+        return
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == "vary":
+            if "cookie" not in {token.strip().lower() for token in value.split(",")} and value.strip() != "*":
+                headers[index] = (name, f"{value}, Cookie")
+            return
+    headers.append(("Vary", "Cookie"))

@@ -24,6 +24,14 @@ class BadSessionData(DBSessionError):
         self.reason = reason
 
 
+class BadSignature(BadSessionData):
+    """Stored data is not signed by any configured secret: tampered with, or another app's."""
+
+
+class BadPayload(BadSessionData):
+    """Stored data is validly signed but its payload cannot be deserialized into a dict."""
+
+
 class SessionConflict(DBSessionError, TransientError):  # type: ignore[misc]  # transaction is untyped
     """Another request changed or deleted this session since it was read.
 

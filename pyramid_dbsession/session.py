@@ -3,39 +3,84 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .lifecycle import SessionLifecycle
+from .plan import EXPIRY_KEY, Loaded, LoadedRow, Policy, Recorded, expiry
 
 #: Keys starting with ``_`` belong to this package.
 FLASH_PREFIX = "_f_"
 CSRF_KEY = "_csrft_"
 TEST_COOKIE_KEY = "_testcookie"
-EXPIRY_KEY = "_expiry"
 _MISSING: Any = object()
 #: Values of these types cannot change in place, so handing one out needs no change detection.
 _IMMUTABLE = frozenset({str, int, float, bool, bytes, complex, type(None)})
 
 
-class Session:
-    """A dict-like session, loaded from the database on first use.
+class Session(MutableMapping[str, Any]):
+    """A dict-like session, loaded on first use by ``load``.
 
-    Reads mark it accessed; mutations mark it modified. Mutating a value in
-    place (``session['cart'].append(x)``) needs :meth:`changed` unless
-    ``dbsession.detect_changes`` is on (the default). Handing out a mutable
-    value marks it exposed: only then can it change in place, so only then
-    is the data serialized again and compared at the end of the request.
+    It records what the request does: whether it was used (``accessed``),
+    which keys it read and wrote, whether a mutable value was handed out
+    (``exposed``: only then can data change in place, so only then is it
+    serialized again and compared at the end of the request), and the intents
+    ``invalidate()`` and ``regenerate_id()``. A mutation that fails (deleting
+    a missing key) records nothing. It knows nothing of SQL, cookies or
+    transactions: :func:`pyramid_dbsession.plan.plan_write` reads what it
+    recorded through :meth:`recorded`.
     """
 
-    def __init__(self, lifecycle: SessionLifecycle) -> None:
-        self._lifecycle = lifecycle
+    def __init__(
+        self,
+        load: Callable[[], Loaded],
+        policy: Policy,
+        clock: Callable[[], datetime],
+        *,
+        cookie_sent: bool = False,
+    ) -> None:
+        self._load_row = load
+        self._policy = policy
+        self._clock = clock
+        self._cookie_sent = cookie_sent
         self._data: dict[str, Any] | None = None
+        self._loaded: LoadedRow | None = None
+        self._created: datetime | None = None
         self.accessed = False
-        self.modified = False
         self.exposed = False
+        self.invalidated = False
+        self.regenerated = False
+        self.read_all = False
+        self.read_keys: set[str] = set()
+        self.written_keys: set[str] = set()
+        #: How many mutations went through; a change after the session was saved is lost, and logged.
+        self.changes = 0
+
+    # -- what the plan reads --------------------------------------------------------
+
+    @property
+    def loaded(self) -> LoadedRow | None:
+        """The live row this request read, or None."""
+        return self._loaded
+
+    @property
+    def modified(self) -> bool:
+        """Whether a mutation went through."""
+        return self.changes > 0
+
+    def recorded(self) -> Recorded:
+        """What the request did to the session so far."""
+        return Recorded(
+            data=self._data,
+            created=self._created or self._clock(),
+            modified=self.modified,
+            exposed=self.exposed,
+            invalidated=self.invalidated,
+            regenerated=self.regenerated,
+            cookie_sent=self._cookie_sent,
+        )
+
+    # -- loading and recording ---------------------------------------------------------
 
     @property
     def _dict(self) -> dict[str, Any]:
@@ -44,124 +89,187 @@ class Session:
     def _load(self) -> dict[str, Any]:
         self.accessed = True
         if self._data is None:
-            self._data = self._lifecycle.load()
+            self._loaded, self._data = self._load_row()
+            self._created = self._clock() if self._loaded is None else self._loaded.created
         return self._data
 
-    def _hand_out(self, value: Any) -> Any:
-        if type(value) not in _IMMUTABLE:
-            self.exposed = True
-        return value
-
-    def _changing(self) -> dict[str, Any]:
+    def _read(self, key: str) -> dict[str, Any]:
         data = self._dict
-        self.modified = True
+        self.read_keys.add(key)
         return data
 
-    # -- ISession attributes ---------------------------------------------------
+    def _read_everything(self) -> dict[str, Any]:
+        data = self._dict
+        self.read_all = True
+        return data
+
+    def _wrote(self, *keys: str) -> None:
+        self.written_keys.update(keys)
+        self.changes += 1
+
+    def _hand_out(self, key: str, value: Any) -> Any:
+        if type(value) not in _IMMUTABLE:
+            # The caller may change it in place: a read and, possibly, a write.
+            self.exposed = True
+            self.written_keys.add(key)
+        return value
+
+    # -- ISession attributes ---------------------------------------------------------
 
     @property
     def new(self) -> bool:
         """True when no stored session stands behind this one (yet)."""
         self._load()
-        return self._lifecycle.is_new
+        return self._loaded is None or self.invalidated or self.regenerated
 
     @property
     def created(self) -> int:
         """When the session was first created, in seconds since the epoch."""
         self._load()
-        return int(self._lifecycle.created.timestamp())
+        return int((self._created or self._clock()).timestamp())
 
     @property
     def expire_date(self) -> datetime:
-        """When the session ends if it is not used again (aware UTC)."""
+        """When the session ends if it is not used again after this request (aware UTC)."""
         self._load()
-        return self._lifecycle.expire_date()
+        return expiry(self._loaded, self.recorded(), self._clock(), self._policy)
 
-    # -- reading -----------------------------------------------------------------
+    # -- the mapping ---------------------------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
-        return self._hand_out(self._dict[key])
+        return self._hand_out(key, self._read(key)[key])
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._hand_out(self._dict.get(key, default))
+        data = self._read(key)
+        return self._hand_out(key, data[key]) if key in data else default
 
     def __contains__(self, key: object) -> bool:
-        return key in self._dict
+        data = self._dict
+        if isinstance(key, str):
+            self.read_keys.add(key)
+        return key in data
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._dict)
+        return iter(self._read_everything())
 
     def __len__(self) -> int:
-        return len(self._dict)
+        return len(self._read_everything())
 
-    def keys(self) -> Any:
-        return self._dict.keys()
+    def keys(self) -> KeysView[str]:
+        return self._read_everything().keys()
 
-    def values(self) -> Any:
-        self.exposed = True
-        return self._dict.values()
+    def values(self) -> ValuesView[Any]:
+        data = self._read_everything()
+        for key, value in data.items():
+            self._hand_out(key, value)
+        return data.values()
 
-    def items(self) -> Any:
-        self.exposed = True
-        return self._dict.items()
+    def items(self) -> ItemsView[str, Any]:
+        data = self._read_everything()
+        for key, value in data.items():
+            self._hand_out(key, value)
+        return data.items()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Session):
+            return self._read_everything() == other._read_everything()
+        if isinstance(other, Mapping):
+            return self._read_everything() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like dict
+
+    def copy(self) -> dict[str, Any]:
+        """Return a plain dict of the data (a shallow copy, as ``dict.copy()``)."""
+        return dict(self.items())
+
+    def __or__(self, other: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**self.copy(), **other}
+
+    def __ror__(self, other: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**other, **self.copy()}
+
+    def __ior__(self, other: Any) -> Session:  # type: ignore[misc]
+        self.update(other)
+        return self
 
     def __repr__(self) -> str:
         return f"<Session {self._data!r}>" if self._data is not None else "<Session (not loaded)>"
 
-    # -- writing -----------------------------------------------------------------
+    # -- writing ---------------------------------------------------------------------------
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._changing()[key] = value
+        self._dict[key] = value
+        self._wrote(key)
 
     def __delitem__(self, key: str) -> None:
-        del self._changing()[key]
+        del self._read(key)[key]
+        self._wrote(key)
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
-        data = self._dict
+        data = self._read(key)
         if key in data:
-            self.modified = True
-            return data.pop(key)
+            value = data.pop(key)
+            self._wrote(key)
+            return value
         if default is _MISSING:
             raise KeyError(key)
         return default
 
     def popitem(self) -> tuple[str, Any]:
-        return self._changing().popitem()
+        data = self._read_everything()
+        key, value = data.popitem()
+        self._wrote(key)
+        return key, value
 
     def setdefault(self, key: str, default: Any = None) -> Any:
-        data = self._dict
+        data = self._read(key)
         if key not in data:
-            self.modified = True
             data[key] = default
-        return self._hand_out(data[key])
+            self._wrote(key)
+        return self._hand_out(key, data[key])
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
-        self._changing().update(other, **kwargs)
+        data = self._dict
+        items = dict(other, **kwargs)
+        if items:
+            data.update(items)
+            self._wrote(*items)
 
     def clear(self) -> None:
-        self._changing().clear()
+        data = self._dict
+        if data:
+            keys = list(data)
+            data.clear()
+            self._wrote(*keys)
 
     def changed(self) -> None:
         """Mark the session modified after changing a mutable value in place."""
-        self._changing()
+        self._wrote(*self._read_everything())
 
     def invalidate(self) -> None:
         """End this session: its row is deleted, its cookie expired.
 
         Data set afterwards goes to a brand new session with a new id.
         """
-        self._load()
-        self._data = {}
-        self.modified = True
-        self._lifecycle.invalidate()
+        data = self._dict
+        self._wrote(*data)
+        data.clear()
+        self.invalidated = True
+        self._created = self._clock()
 
     def regenerate_id(self) -> None:
         """Move the data to a new session id and make the old id worthless.
 
         Call it when a user logs in, against session fixation.
         """
-        self._changing()
-        self._lifecycle.regenerate_id()
+        self._read_everything()
+        self.regenerated = True
+        self.changes += 1
 
     def set_expiry(self, seconds: int | None) -> None:
         """Set this session's own idle lifetime in seconds.
@@ -176,24 +284,25 @@ class Session:
             raise ValueError(f"set_expiry() takes whole seconds >= 0 or None, got {seconds!r}")
         self[EXPIRY_KEY] = seconds
 
-    # -- flash messages ----------------------------------------------------------
+    # -- flash messages ----------------------------------------------------------------
 
     def flash(self, msg: Any, queue: str = "", allow_duplicate: bool = True) -> None:
         """Add ``msg`` to a flash queue, once only unless ``allow_duplicate``."""
-        messages = self._dict.setdefault(FLASH_PREFIX + queue, [])
+        key = FLASH_PREFIX + queue
+        messages = self._read(key).get(key, [])
         if allow_duplicate or msg not in messages:
-            messages.append(msg)
-            self.modified = True
+            self[key] = [*messages, msg]
 
     def peek_flash(self, queue: str = "") -> list[Any]:
         """Return the messages of a flash queue without removing them."""
-        return [self._hand_out(message) for message in self._dict.get(FLASH_PREFIX + queue, [])]
+        key = FLASH_PREFIX + queue
+        return [self._hand_out(key, message) for message in self._read(key).get(key, [])]
 
     def pop_flash(self, queue: str = "") -> list[Any]:
         """Return and remove the messages of a flash queue."""
         return list(self.pop(FLASH_PREFIX + queue, []))
 
-    # -- CSRF (Pyramid's legacy and session storage policies) -----------------------
+    # -- CSRF (Pyramid's legacy and session storage policies) -----------------------------
 
     def new_csrf_token(self) -> str:
         """Store and return a fresh CSRF token."""
@@ -206,7 +315,7 @@ class Session:
         token = self.get(CSRF_KEY)
         return token if isinstance(token, str) else self.new_csrf_token()
 
-    # -- the test cookie of the original sessions ---------------------------------
+    # -- the test cookie of the original sessions -----------------------------------------
 
     def set_test_cookie(self) -> None:
         """Store a marker to check with :meth:`test_cookie_worked` on the next request."""

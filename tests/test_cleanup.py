@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from pyramid_dbsession.codec import Codec, resolve_serializer
+from pyramid_dbsession.db.store import SessionStore
 from pyramid_dbsession.models import sessions_table
 from pyramid_dbsession.scripts import cleanup
 from pyramid_dbsession.scripts.cleanup import main
-from pyramid_dbsession.store import SessionStore
 
 from .conftest import SECRET, Clock, listening, session_rows
 

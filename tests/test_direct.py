@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from pyramid_dbsession.direct import DirectSelect
+from pyramid_dbsession.db.fastread import DirectSelect
+from pyramid_dbsession.db.store import _LOAD
 from pyramid_dbsession.models import sessions_table
-from pyramid_dbsession.store import _LOAD
 
 from .conftest import listening
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Connection, Engine
 
 from pyramid_dbsession.codec import Codec, resolve_serializer
-from pyramid_dbsession.store import SessionStore
+from pyramid_dbsession.db.store import SessionStore
 
 from .conftest import SECRET, Clock, listening
 from .test_cleanup import add_rows

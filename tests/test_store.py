@@ -80,7 +80,7 @@ def test_data_copied_to_another_key_fails_its_signature():
 
 def test_core_modules_never_import_pyramid():
     code = (
-        "import sys, pyramid_dbsession, pyramid_dbsession.wsgi, pyramid_dbsession.store;"
+        "import sys, pyramid_dbsession, pyramid_dbsession.wsgi, pyramid_dbsession.db.store;"
         "print(sorted(m for m in sys.modules if m == 'pyramid' or m.startswith('pyramid.')))"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -16,7 +16,7 @@ from pyramid.response import Response
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 
-import pyramid_dbsession.lifecycle
+import pyramid_dbsession.db.store
 from pyramid_dbsession import DBSessionFactory, SessionConflict, SessionTooLarge, get_store
 from pyramid_dbsession.models import sessions_table
 
@@ -131,7 +131,7 @@ def test_new_session_survives_an_id_collision(testapp, engine, monkeypatch):
     testapp.get("/set", {"owner": "first"})
     taken = testapp.cookies["session"]
     ids = iter([taken, "F" * 43])
-    monkeypatch.setattr(pyramid_dbsession.lifecycle, "new_session_id", lambda: next(ids))
+    monkeypatch.setattr(pyramid_dbsession.db.store, "new_session_id", lambda: next(ids))
     second = webtest.TestApp(testapp.app)
     second.get("/set", {"owner": "second"})
     assert second.cookies["session"] == "F" * 43

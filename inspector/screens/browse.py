@@ -7,7 +7,7 @@ Every database call runs in a thread worker and comes back as a message from
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
@@ -34,7 +34,7 @@ from .detail import DetailScreen
 from .purge import PurgeScreen
 
 if TYPE_CHECKING:
-    from ..app import InspectorApp
+    from ..context import InspectorContext
     from ..rows import Position
 
 
@@ -64,8 +64,8 @@ class BrowseScreen(Screen[None]):
         self._refreshed_at: datetime | None = None
 
     @property
-    def inspector(self) -> InspectorApp:
-        return self.app  # type: ignore[return-value]
+    def inspector(self) -> InspectorContext:
+        return cast("InspectorContext", self.app)
 
     @property
     def source(self) -> SessionSource:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.pretty import Pretty
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +20,7 @@ from ..source import describe_error
 from ..widgets.session_tree import MAX_CHILDREN, SessionTree
 
 if TYPE_CHECKING:
-    from ..app import InspectorApp
+    from ..context import InspectorContext
 
 #: Characters of stored text and of one string value shown: a session may hold a megabyte.
 RAW_LIMIT = 65_536
@@ -81,7 +81,7 @@ class DetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _fetch(self, session_key: str) -> None:
-        app: InspectorApp = self.app  # type: ignore[assignment]
+        app = cast("InspectorContext", self.app)
         try:
             detail = app.source.detail(session_key)
         except SQLAlchemyError as exc:
@@ -95,7 +95,7 @@ class DetailScreen(Screen[None]):
         if detail is None:
             summary.update(f"[b]{message.session_key}[/b]\n[b red]this session no longer exists[/]")
             return
-        app: InspectorApp = self.app  # type: ignore[assignment]
+        app = cast("InspectorContext", self.app)
         now = app.source.now()
         times = (formatting.ago(detail.created, now), formatting.expires(detail.expire_date, now))
         summary.update(describe(detail, times))

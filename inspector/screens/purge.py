@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 from textual import work
@@ -17,7 +17,7 @@ from ..messages import LoadFailed, PurgeFinished, PurgeProgressed
 from ..source import describe_error
 
 if TYPE_CHECKING:
-    from ..app import InspectorApp
+    from ..context import InspectorContext
 
 
 class PurgeScreen(ModalScreen[int]):
@@ -39,12 +39,12 @@ class PurgeScreen(ModalScreen[int]):
             yield Label("escape stops after the current batch", id="purge-hint")
 
     def on_mount(self) -> None:
-        app: InspectorApp = self.app  # type: ignore[assignment]
+        app = cast("InspectorContext", self.app)
         self._purge(app.purge_batch)
 
     @work(thread=True, exclusive=True, group="purge", exit_on_error=False)
     def _purge(self, batch_size: int) -> None:
-        app: InspectorApp = self.app  # type: ignore[assignment]
+        app = cast("InspectorContext", self.app)
         worker = get_current_worker()
         deleted = 0
         try:

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from pyramid.paster import get_appsettings
 from sqlalchemy.engine import make_url
 
+from ..db.engines import open_store as open_settings_store
+from ..db.store import SessionStore
 from ..errors import SettingsError
-from ..lifecycle import SessionConfig
 from ..settings import parse_settings
-from ..store import SessionStore
 
 
 class ScriptError(Exception):
@@ -27,7 +27,7 @@ def open_store(config_uri: str) -> SessionStore:
     """
     try:
         settings = parse_settings(get_appsettings(config_uri))
-        return SessionConfig.create(None, settings).store
+        return open_settings_store(settings)
     except (OSError, LookupError, plaster.PlasterError, SettingsError) as exc:
         raise ScriptError(f"{config_uri}: {exc}") from exc
 
@@ -45,9 +45,6 @@ def start(
     except ScriptError as exc:
         err.write(f"{parser.prog}: {exc}\n")
         return 2
-    except sa.exc.DBAPIError as exc:  # dbsession.create_table met a database it cannot reach
-        err.write(f"{parser.prog}: database error: {_first_line(exc)}\n")
-        return 1
 
 
 def describe(store: SessionStore) -> str:

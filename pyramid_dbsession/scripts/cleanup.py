@@ -14,8 +14,8 @@ from typing import TextIO
 
 import sqlalchemy as sa
 
-from ..purge import parallel_jobs
-from ..store import SessionStore
+from ..db.purge import parallel_jobs
+from ..db.store import SessionStore
 from .appconfig import database_error, describe, start
 
 #: Rows per transaction; see docs/production.md for the figures behind it.

@@ -8,7 +8,7 @@ from typing import TextIO
 
 import sqlalchemy as sa
 
-from ..models import create_table, sessions_table
+from ..db.models import create_table, sessions_table
 from .appconfig import database_error, describe, start
 
 

@@ -14,8 +14,8 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from inspector import InspectorApp, SessionSource
 from pyramid_dbsession import get_store
+from pyramid_dbsession.db.store import SessionStore
 from pyramid_dbsession.models import create_table, drop_table
-from pyramid_dbsession.store import SessionStore
 
 
 @pytest.fixture(autouse=True)

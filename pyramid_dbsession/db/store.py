@@ -1,9 +1,13 @@
-"""SessionStore: every SQL statement on ``core_sessions`` lives here."""
+"""SessionStore: the request path's statements on ``core_sessions``, and lookups by cookie value.
+
+The cleanup's statements live in :mod:`~pyramid_dbsession.db.purge`; the
+inspector pages through the table with statements of its own.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,16 +18,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session as ORMSession
 
-from .codec import Codec
-from .direct import DirectSelect
-from .ids import looks_like_session_id, session_key_for
-from .models import SessionRecord, sessions_table, use_default_codec
+from ..codec import Codec
+from ..errors import BadSessionData, DBSessionError, SessionConflict, SessionTooLarge
+from ..ids import looks_like_session_id, new_session_id, session_key_for
+from ..plan import Insert, Loaded, LoadedRow, WritePlan, own_expiry
+from ..settings import DEFAULT_MAX_SIZE
+from .fastread import DirectSelect
+from .models import SessionRecord, register_codec, sessions_table
 from .purge import Purge
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pyramid_dbsession")
 
 #: Anything that runs statements inside a transaction someone else commits.
 Executor = Connection | ORMSession
+
+_NEW_ID_ATTEMPTS = 5
 
 _t = sessions_table
 _LOAD = sa.select(_t.c.session_data, _t.c.expire_date, _t.c.created, _t.c.version).where(
@@ -49,6 +58,7 @@ _TOUCH = (
     .values(expire_date=sa.bindparam("expire"))
 )
 _DELETE = _t.delete().where(_t.c.session_key == sa.bindparam("key"))
+_DELETE_VERSION = _DELETE.where(_t.c.version == sa.bindparam("version"))
 _COUNT_EXPIRED = sa.select(sa.func.count()).select_from(_t).where(_t.c.expire_date <= sa.bindparam("now"))
 
 
@@ -66,6 +76,11 @@ class StoredSession:
     expire_date: datetime
     created: datetime
     version: int
+
+
+def _server_went_away(exc: Exception) -> bool:
+    """Whether ``exc`` lost a connection, or failed to make one (such errors carry no statement)."""
+    return isinstance(exc, sa.exc.DBAPIError) and (exc.connection_invalidated or exc.statement is None)
 
 
 def _insert_ignoring_duplicates(dialect_name: str) -> Any:
@@ -90,12 +105,13 @@ def _insert_ignoring_duplicates(dialect_name: str) -> Any:
 
 
 class SessionStore:
-    """Load, save, delete and purge rows of ``core_sessions``.
+    """Load, write, delete and purge rows of ``core_sessions``.
 
     Reads run on an autocommit connection (one statement, no BEGIN): from
     ``reader``, an engine whose pool is in autocommit mode, when given; writes
     run on the executor of the caller's transaction and are guarded by ``version``.
-    ``clock`` returns the current aware UTC time; tests replace it.
+    ``clock`` returns the current aware UTC time; tests replace it. The store's
+    codec is registered for :meth:`SessionRecord.get_decoded`.
     """
 
     def __init__(
@@ -105,10 +121,12 @@ class SessionStore:
         *,
         clock: Callable[[], datetime] = utcnow,
         reader: Engine | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
     ) -> None:
         self.engine = engine
         self.codec = codec
         self.clock = clock
+        self.max_size = max_size
         # A pool of its own made in autocommit mode saves the round trips that
         # switching a pooled connection in and out of autocommit costs on MariaDB.
         self._reader = reader or engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -116,7 +134,7 @@ class SessionStore:
         # a shared pool's connection must go through a Connection that switches it.
         self._direct_load = None if reader is None else DirectSelect(reader, _LOAD)
         self._insert = _insert_ignoring_duplicates(engine.dialect.name)
-        use_default_codec(codec)
+        register_codec(codec)
 
     def dispose(self) -> None:
         """Close the pooled connections of the store's engines."""
@@ -129,6 +147,28 @@ class SessionStore:
 
     # -- request path -------------------------------------------------------
 
+    def read(self, session_ids: Iterable[str], locking: Executor | None = None) -> Loaded:
+        """Return the first of ``session_ids`` whose row is live and valid, with its data; else ``(None, {})``.
+
+        A row that fails its signature or cannot be decoded is skipped, and logged.
+        """
+        for session_id in session_ids:
+            session_key = session_key_for(session_id)
+            stored = self.load(session_key, locking)
+            if stored is None:
+                continue
+            try:
+                payload = self.codec.verify(session_key, stored.session_data)
+                data = self.codec.loads(payload)
+            except BadSessionData as exc:
+                log.warning("ignoring stored session %s: %s", session_key[:12], exc.reason)
+                continue
+            row = LoadedRow(
+                session_id, session_key, stored.version, stored.created, stored.expire_date, payload, own_expiry(data)
+            )
+            return row, data
+        return None, {}
+
     def load(self, session_key: str, locking: Executor | None = None) -> StoredSession | None:
         """Return the live row stored under ``session_key``, or None.
 
@@ -140,15 +180,16 @@ class SessionStore:
         with self._reporting():
             if locking is not None:
                 if self.engine.dialect.name == "sqlite":
-                    locking.execute(_LOCK_FOR_UPDATE, params)
-                row = locking.execute(_LOAD_FOR_UPDATE, params).first()
+                    self._execute(locking, _LOCK_FOR_UPDATE, params)
+                row = self._execute(locking, _LOAD_FOR_UPDATE, params).first()
             else:
                 try:
                     row = self._read_one(params)
-                except sa.exc.OperationalError:
+                except sa.exc.DBAPIError as exc:
+                    if not exc.connection_invalidated:
+                        raise
                     # Pooled connections die together when the server restarts:
                     # a read is safe to repeat once on a fresh connection.
-                    self.dispose()
                     row = self._read_one(params)
         return None if row is None else StoredSession(session_key, *row)
 
@@ -160,11 +201,16 @@ class SessionStore:
 
     @contextmanager
     def _reporting(self) -> Iterator[None]:
-        """Log a database failure, naming the database without its password, and let it propagate."""
+        """Log a database failure, naming the database without its password, and let it propagate.
+
+        Only a server gone away drops the pools (a connection lost, or none
+        to be had): a deadlock, a lock wait or SQLite's "database is locked"
+        leaves the pooled connections usable.
+        """
         try:
             yield
         except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
-            if isinstance(exc, sa.exc.OperationalError):
+            if _server_went_away(exc):
                 self.dispose()  # the next request starts on fresh connections
             reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
             log.error(
@@ -182,23 +228,60 @@ class SessionStore:
                 executor = executor.connection()
             return executor.execute(statement, params)
 
+    def apply(self, plan: WritePlan, executor: Executor) -> str | None:
+        """Run a plan's statements on ``executor``; return the new session id if it inserted a row.
+
+        Raises :class:`SessionConflict` when a row the plan depends on was
+        changed or deleted since it was read, and :class:`SessionTooLarge`
+        over ``max_size``.
+        """
+        if plan.delete is not None:
+            removed = self.remove(executor, plan.delete.session_key, plan.delete.version)
+            if plan.delete.version is not None and not removed:
+                raise SessionConflict(plan.delete.session_key)
+        if plan.update is not None:
+            update = plan.update
+            text = self._signed(update.session_key, update.payload)
+            if not self.update(executor, update.session_key, update.version, text, update.expire_date):
+                raise SessionConflict(update.session_key)
+        if plan.touch is not None:
+            self.touch(executor, plan.touch.session_key, plan.touch.expire_date)
+        return None if plan.insert is None else self._insert_new(executor, plan.insert)
+
+    def _insert_new(self, executor: Executor, insert: Insert) -> str:
+        for _ in range(_NEW_ID_ATTEMPTS):
+            session_id = new_session_id()
+            session_key = session_key_for(session_id)
+            text = self._signed(session_key, insert.payload)
+            if self.insert(executor, session_key, text, insert.created, insert.expire_date):
+                return session_id
+        raise DBSessionError(f"no free session id after {_NEW_ID_ATTEMPTS} attempts")
+
+    def _signed(self, session_key: str, payload: bytes) -> str:
+        text = self.codec.sign(session_key, payload)
+        if len(text) > self.max_size:
+            raise SessionTooLarge(len(text), self.max_size)
+        return text
+
     def insert(self, executor: Executor, session_key: str, data: str, created: datetime, expire_date: datetime) -> bool:
         """Insert a new row; return False, inserting nothing, if the key is taken."""
         params = {"key": session_key, "data": data, "size": len(data), "created": created, "expire": expire_date}
-        return self._execute(executor, self._insert, params).rowcount == 1  # type: ignore[no-any-return]
+        return bool(self._execute(executor, self._insert, params).rowcount == 1)
 
     def update(self, executor: Executor, session_key: str, version: int, data: str, expire_date: datetime) -> bool:
         """Rewrite a row read at ``version``; return False if it changed or vanished since."""
         params = {"key": session_key, "version": version, "data": data, "size": len(data), "expire": expire_date}
-        return self._execute(executor, _UPDATE, params).rowcount == 1  # type: ignore[no-any-return]
+        return bool(self._execute(executor, _UPDATE, params).rowcount == 1)
 
     def touch(self, executor: Executor, session_key: str, expire_date: datetime) -> None:
         """Push a row's expiry forward without touching its data or version."""
         self._execute(executor, _TOUCH, {"key": session_key, "expire": expire_date})
 
-    def remove(self, executor: Executor, session_key: str) -> None:
-        """Delete the row stored under ``session_key`` if there is one."""
-        self._execute(executor, _DELETE, {"key": session_key})
+    def remove(self, executor: Executor, session_key: str, version: int | None = None) -> bool:
+        """Delete the row stored under ``session_key`` (only at ``version``, if given); return whether it went."""
+        if version is None:
+            return bool(self._execute(executor, _DELETE, {"key": session_key}).rowcount)
+        return bool(self._execute(executor, _DELETE_VERSION, {"key": session_key, "version": version}).rowcount)
 
     # -- out of requests (pshell, scripts, the inspector) --------------------
 

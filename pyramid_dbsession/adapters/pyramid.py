@@ -1,14 +1,12 @@
-"""The Pyramid layer: ``DBSessionFactory``, the saving tween and ``includeme``."""
+"""The Pyramid adapter: ``DBSessionFactory``, the saving tween, ``configure()`` and ``get_store()``."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-import zope.sqlalchemy
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ISession, ISessionFactory
@@ -20,13 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 from zope.interface import classImplements, implementer
 
-from .errors import SettingsError
+from ..db.engines import create_table_if_asked, open_store
+from ..db.store import SessionStore, utcnow
+from ..errors import SettingsError
+from ..session import Session
+from ..settings import Settings, parse_settings, settings_from_options
 from .lifecycle import SessionConfig, SessionLifecycle
-from .session import Session
-from .settings import Settings, parse_settings, settings_from_options
-from .store import SessionStore, utcnow
-
-log = logging.getLogger("pyramid_dbsession")
+from .transactions import joined_dbsession
 
 classImplements(Session, ISession)
 
@@ -49,52 +47,46 @@ class DBSessionFactory:
     def __init__(
         self,
         url_or_engine: str | Engine,
-        secret: str,
+        secret: Any,
         *,
         clock: Callable[[], datetime] = utcnow,
         **options: Any,
     ) -> None:
-        settings = settings_from_options(url_or_engine if isinstance(url_or_engine, str) else None, secret, options)
-        self._init(SessionConfig.create(url_or_engine, settings, clock))
+        given = url_or_engine if isinstance(url_or_engine, Engine) else None
+        settings = settings_from_options(None if given else str(url_or_engine), secret, options)
+        self._start(settings, open_store(settings, given, clock))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DBSessionFactory:
         """Build a factory from parsed settings (what ``includeme`` does)."""
         factory = cls.__new__(cls)
-        factory._init(SessionConfig.create(None, settings))
+        factory._start(settings, open_store(settings))
         return factory
 
-    def _init(self, config: SessionConfig) -> None:
-        self._config = config
-        self.settings = config.settings
-        self.store = config.store
+    def _start(self, settings: Settings, store: SessionStore) -> None:
+        create_table_if_asked(store, settings)
+        self._config = SessionConfig(settings, store)
+        self.settings = settings
+        self.store = store
 
     def __call__(self, request: Request) -> Session:
         environ = request.environ
         replaying = environ.get("retry.attempt", 0) > 0 and environ.get("tm.active")
         locking = partial(self._dbsession, request) if replaying else None
-        lifecycle = self._config.open(environ.get("HTTP_COOKIE"), locking)
+        lifecycle = SessionLifecycle(self._config, environ.get("HTTP_COOKIE"), locking)
         setattr(request, _LIFECYCLE_ATTR, lifecycle)
         request.add_response_callback(_cookie_callback(lifecycle))
         if environ.get("tm.active"):
             # A fallback for sessions changed after the tween ran (or without it).
-            request.tm.get().addBeforeCommitHook(self.save, (request, lifecycle))
+            request.tm.get().addBeforeCommitHook(self._save, (request, lifecycle))
         return lifecycle.session
 
-    def save(self, request: Request, lifecycle: SessionLifecycle) -> None:
+    def _save(self, request: Request, lifecycle: SessionLifecycle) -> None:
         """Write the session in the request's transaction; the cookie follows its commit."""
-        write = lifecycle.pending_write()
-        if write is None:
-            return
-        if not request.environ.get("tm.active"):
-            with self.store.engine.begin() as connection:
-                write(connection)
-            lifecycle.committed = True
-            return
-        dbsession = self._dbsession(request)
-        write(dbsession)
-        zope.sqlalchemy.mark_changed(dbsession, transaction_manager=request.tm)
-        request.tm.get().addAfterCommitHook(_record_commit, (lifecycle,))
+        if request.environ.get("tm.active"):
+            lifecycle.save(request.tm, partial(self._dbsession, request))
+        else:
+            lifecycle.save(None)
 
     def _dbsession(self, request: Request) -> ORMSession:
         """Return the SQLAlchemy session joined to the request's transaction, made once."""
@@ -103,23 +95,14 @@ class DBSessionFactory:
             return getattr(request, name)  # type: ignore[no-any-return]
         dbsession: ORMSession | None = request.__dict__.get(_DBSESSION_ATTR)
         if dbsession is None:
-            dbsession = ORMSession(self.store.engine)
-            zope.sqlalchemy.datamanager.join_transaction(dbsession, transaction_manager=request.tm)
+            dbsession = joined_dbsession(self.store, request.tm)
             setattr(request, _DBSESSION_ATTR, dbsession)
         return dbsession
 
 
-def _record_commit(status: bool, lifecycle: SessionLifecycle) -> None:
-    lifecycle.committed = status
-
-
 def _cookie_callback(lifecycle: SessionLifecycle) -> Callable[[Request, Response], None]:
     def set_cookie(request: Request, response: Response) -> None:
-        header = lifecycle.cookie_header()
-        if header is not None:
-            response.headerlist.append(("Set-Cookie", header))
-        if header is not None or lifecycle.accessed:
-            response.vary = tuple(sorted({*(response.vary or ()), "Cookie"}))
+        lifecycle.add_headers(response.headerlist)
 
     return set_cookie
 
@@ -143,7 +126,7 @@ def session_tween_factory(handler: Callable[[Request], Response], registry: Regi
         response = handler(request)
         lifecycle = request.__dict__.get(_LIFECYCLE_ATTR)
         if lifecycle is not None and not (request.environ.get("tm.active") and request.tm.isDoomed()):
-            factory.save(request, lifecycle)
+            factory._save(request, lifecycle)
         return response
 
     return session_tween
@@ -167,7 +150,7 @@ def configure(config: Configurator) -> None:
         raise ConfigurationError(str(exc)) from exc
     config.include("pyramid_tm")
     config.set_session_factory(DBSessionFactory.from_settings(settings))
-    config.add_tween("pyramid_dbsession.factory.session_tween_factory", under=EXCVIEW)
+    config.add_tween("pyramid_dbsession.adapters.pyramid.session_tween_factory", under=EXCVIEW)
 
 
 __all__ = ["DBSessionFactory", "configure", "get_store", "session_tween_factory"]

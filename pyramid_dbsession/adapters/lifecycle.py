@@ -1,0 +1,89 @@
+"""One request's session, from its Cookie header to its Set-Cookie, for both adapters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import transaction
+from sqlalchemy.orm import Session as ORMSession
+
+from ..cookies import CookiePolicy, Headers, add_session_headers
+from ..db.store import Executor, SessionStore
+from ..plan import Loaded, Policy, WritePlan, plan_write
+from ..session import Session
+from ..settings import Settings
+from .transactions import Outcome, run_plan
+
+log = logging.getLogger("pyramid_dbsession")
+
+
+class SessionConfig:
+    """What every request's session shares: the settings, the store, the cookie and plan policies."""
+
+    def __init__(self, settings: Settings, store: SessionStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.cookies = CookiePolicy(settings)
+        self.policy = Policy.from_settings(settings)
+
+
+class SessionLifecycle:
+    """Load the session on first use, plan and run its write once, then say which headers follow.
+
+    ``locking`` returns the executor of the request's transaction, to read and
+    lock the row in it: worth its cost when replaying a request that lost a
+    conflict, so that the replay cannot lose again.
+    """
+
+    def __init__(
+        self, config: SessionConfig, cookie_header: str | None, locking: Callable[[], Executor] | None = None
+    ) -> None:
+        self._config = config
+        self._locking = locking
+        self._session_ids, cookie_sent = config.cookies.read(cookie_header)
+        self.session = Session(self._load, config.policy, config.store.now, cookie_sent=cookie_sent)
+        self.plan: WritePlan | None = None
+        self.outcome: Outcome | None = None
+        self._changes_planned = 0
+
+    def _load(self) -> Loaded:
+        return self._config.store.read(self._session_ids, None if self._locking is None else self._locking())
+
+    @property
+    def saved(self) -> bool:
+        """Whether the end of the request was planned and run."""
+        return self.plan is not None
+
+    def save(
+        self, manager: transaction.TransactionManager | None, dbsession: Callable[[], ORMSession] | None = None
+    ) -> Outcome | None:
+        """Plan the session's write and run it in ``manager``'s transaction (or one of its own); once."""
+        if self.plan is not None:
+            return self.outcome
+        store, session = self._config.store, self.session
+        self.plan = plan_write(session.loaded, session.recorded(), store.now(), self._config.policy, store.codec.dumps)
+        self._changes_planned = session.changes
+        self.outcome = run_plan(self.plan, store, manager, dbsession)
+        return self.outcome
+
+    def set_cookie(self, *, if_committed: bool = False) -> str | None:
+        """The Set-Cookie value to send, or None: only what a committed transaction stored reaches the browser.
+
+        ``if_committed`` asks for the value to send if the still open
+        transaction commits (the WSGI middleware must start the response first).
+        """
+        if self.plan is None or self.outcome is None:
+            return None
+        if self.session.changes != self._changes_planned:
+            log.warning("request.session changed after it was saved; that change is lost")
+        loaded = self.session.loaded
+        session_id = self.outcome.session_id or (None if loaded is None else loaded.session_id)
+        committed = if_committed or self.outcome.committed
+        return self._config.cookies.header_for(self.plan, committed, session_id)
+
+    def add_headers(self, headers: Headers, *, if_committed: bool = False) -> str | None:
+        """Add Set-Cookie and ``Vary: Cookie`` to ``headers`` as the request calls for; return the Set-Cookie value."""
+        set_cookie = self.set_cookie(if_committed=if_committed)
+        add_session_headers(headers, set_cookie, self.session.accessed)
+        return set_cookie

@@ -1,0 +1,124 @@
+"""The ``core_sessions`` table and :class:`SessionRecord`, its mapped row."""
+
+from __future__ import annotations
+
+import weakref
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ..errors import BadSignature, DBSessionError
+
+if TYPE_CHECKING:
+    from ..codec import Codec
+
+TABLE_NAME = "core_sessions"
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes, stored naive in UTC on every backend."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name in {"mysql", "mariadb"}:
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{TABLE_NAME} stores aware datetimes only, got {value!r}")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+_LONG_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+class Base(DeclarativeBase):
+    """Declarative base owning :data:`metadata`, for Alembic and ``create_all``."""
+
+
+class SessionRecord(Base):
+    """One stored session: ``session_data`` is signed text, decode it with :meth:`get_decoded`."""
+
+    __tablename__ = TABLE_NAME
+    __allow_unmapped__ = True  # for ``_codec``, a plain attribute
+    __table_args__ = (
+        sa.Index("ix_core_sessions_expire_date", "expire_date", "session_key"),
+        sa.Index("ix_core_sessions_created", "created", "session_key"),
+        sa.Index("ix_core_sessions_data_size", "data_size", "session_key"),
+    )
+
+    #: SHA-256 hex digest of the cookie's session id.
+    session_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    #: The serializer's bytes and their HMAC, as text (see :mod:`pyramid_dbsession.codec`).
+    session_data: Mapped[str] = mapped_column(_LONG_TEXT)
+    expire_date: Mapped[datetime] = mapped_column(UTCDateTime())
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Length of ``session_data`` in bytes, so size can be sorted without reading it.
+    data_size: Mapped[int] = mapped_column(sa.Integer)
+    #: Bumped by every data write: the optimistic check against lost updates.
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+
+    #: Set on records handed out by :class:`~pyramid_dbsession.db.store.SessionStore`.
+    _codec: Codec | None = None
+
+    def get_decoded(self) -> dict[str, Any]:
+        """Return the session dict, verifying its signature first.
+
+        A record from ``store.get()`` decodes with that store's secrets. One
+        loaded through the ORM (pshell, an admin script) decodes with the
+        store, among those open in this process, whose secret verifies it.
+        Raises :class:`~pyramid_dbsession.errors.BadSessionData` when the
+        data was tampered with or no open store's secret signed it.
+        """
+        if self._codec is not None:
+            return self._codec.decode(self.session_key, self.session_data)
+        codecs = list(_codecs)
+        if not codecs:
+            raise DBSessionError("no session store is open in this process: decode the row with store.decode(record)")
+        for codec in codecs:
+            try:
+                payload = codec.verify(self.session_key, self.session_data)
+            except BadSignature:
+                continue
+            return codec.loads(payload)
+        raise BadSignature(
+            "signature does not match the secrets of any session store open in this process: "
+            "decode the row with the right store's store.decode(record)"
+        )
+
+    def __repr__(self) -> str:
+        return f"<SessionRecord {self.session_key[:12]}… expires {self.expire_date:%Y-%m-%d %H:%M:%S}>"
+
+
+metadata = Base.metadata
+sessions_table: sa.Table = SessionRecord.__table__  # type: ignore[assignment]
+
+#: The codecs of the stores open in this process, for records loaded through the ORM.
+_codecs: weakref.WeakSet[Codec] = weakref.WeakSet()
+
+
+def register_codec(codec: Codec) -> None:
+    """Let :meth:`SessionRecord.get_decoded` try ``codec`` on records loaded outside a store, while it lives."""
+    _codecs.add(codec)
+
+
+def create_table(bind: Engine | Connection) -> None:
+    """Create ``core_sessions`` and its indexes unless they exist."""
+    metadata.create_all(bind, tables=[sessions_table], checkfirst=True)
+
+
+def drop_table(bind: Engine | Connection) -> None:
+    """Drop ``core_sessions`` if it exists."""
+    metadata.drop_all(bind, tables=[sessions_table], checkfirst=True)
