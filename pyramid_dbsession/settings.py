@@ -15,6 +15,9 @@ PREFIX = "dbsession."
 ENGINE_PREFIX = PREFIX + "engine."
 DEFAULT_TIMEOUT = 1_209_600  # two weeks, as Django
 DEFAULT_MAX_SIZE = 1_048_576  #: 1 MiB of encoded data
+#: The shortest secret accepted: ``secrets.token_urlsafe(24)`` is 32 characters.
+MIN_SECRET_LENGTH = 32
+_SECRET_RULE = f"one secret of at least {MIN_SECRET_LENGTH} characters per line, the first signs, all verify"
 SAMESITE_VALUES = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -104,10 +107,25 @@ def _non_negative(key: str, raw: Any) -> int:
 
 
 def _secrets(key: str, raw: Any) -> tuple[str, ...]:
-    words = raw.split() if isinstance(raw, str) else list(raw or ())
-    if not words or not all(isinstance(word, str) and word for word in words):
-        raise SettingsError(f"{key} is required: one or more secrets separated by whitespace")
-    return tuple(words)
+    # One secret per line, so that a passphrase with spaces stays one secret;
+    # "line N" counts the secrets, as blank lines are skipped.
+    if isinstance(raw, str):
+        where, secrets = "line", [line.strip() for line in raw.splitlines() if line.strip()]
+    elif isinstance(raw, list | tuple) or raw is None:
+        where, secrets = "item", list(raw or ())
+    else:
+        raise SettingsError(f"{key} must be one secret per line or a list of secrets, got {type(raw).__name__}")
+    if not secrets:
+        raise SettingsError(f"{key} is required: {_SECRET_RULE}")
+    for number, secret in enumerate(secrets, start=1):
+        # Never echo a secret: say which one is wrong and why, not what it is.
+        if not isinstance(secret, str):
+            raise SettingsError(f"{key} {where} {number} must be a string, got {type(secret).__name__}")
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"{key} {where} {number} must be at least {MIN_SECRET_LENGTH} characters, got {len(secret)}"
+            )
+    return tuple(secrets)
 
 
 def _samesite(key: str, raw: Any) -> str | None:
@@ -177,7 +195,7 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
         name = key[len(PREFIX) :]
         values[name] = _PARSERS[name](key, settings[key])
     if "secret" not in values:
-        raise SettingsError(f"{PREFIX}secret is required: one or more secrets separated by whitespace")
+        raise SettingsError(f"{PREFIX}secret is required: {_SECRET_RULE}")
     values["secrets"] = values.pop("secret")
     engine_prefix = ENGINE_PREFIX
     if values.get("url") is None and settings.get("sqlalchemy.url"):

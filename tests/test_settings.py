@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
+from pyramid.paster import get_appsettings
 
 from pyramid_dbsession.codec import JSONSerializer, PickleSerializer
 from pyramid_dbsession.errors import SettingsError
-from pyramid_dbsession.settings import FOLLOW_TIMEOUT, parse_settings
+from pyramid_dbsession.settings import FOLLOW_TIMEOUT, parse_settings, settings_from_options
 
-BASE = {"dbsession.url": "sqlite://", "dbsession.secret": "s3cret"}
+SECRET = "settings-test-secret-long-enough-to-sign"
+OLD_SECRET = "settings-test-older-secret-that-still-verifies"
+PASSPHRASE = "correct horse battery staple and then some"
+BASE = {"dbsession.url": "sqlite://", "dbsession.secret": SECRET}
 
 
 class UpperSerializer:
@@ -42,13 +46,51 @@ def test_reissue_time_defaults_to_a_tenth_of_the_timeout():
     assert parse(timeout="3600").reissue_time == 360
 
 
-def test_several_secrets_are_split_on_whitespace():
-    assert parse(secret="new\n old  older").secrets == ("new", "old", "older")
+def test_secrets_one_per_line_are_kept_in_order():
+    assert parse(secret=f"\n{SECRET}\n\n   {OLD_SECRET}  \n").secrets == (SECRET, OLD_SECRET)
+
+
+def test_secret_lines_of_an_ini_value_are_the_secrets(tmp_path):
+    ini = tmp_path / "app.ini"
+    ini.write_text(
+        "[app:main]\nuse = egg:pyramid_dbsession\ndbsession.url = sqlite://\n"
+        f"dbsession.secret =\n    {PASSPHRASE}\n    {OLD_SECRET}\n"
+    )
+    assert parse_settings(get_appsettings(str(ini))).secrets == (PASSPHRASE, OLD_SECRET)
+
+
+def test_secret_passphrase_with_spaces_is_one_secret():
+    assert parse(secret=PASSPHRASE).secrets == (PASSPHRASE,)
+
+
+@pytest.mark.parametrize("secrets", [[SECRET, PASSPHRASE], (SECRET, PASSPHRASE)], ids=["list", "tuple"])
+def test_secret_list_from_python_keeps_each_item_as_one_secret(secrets):
+    assert settings_from_options("sqlite://", secrets, {}).secrets == (SECRET, PASSPHRASE)
+
+
+def test_secret_shorter_than_32_characters_names_its_line_not_its_value():
+    with pytest.raises(SettingsError, match=r"^dbsession\.secret line 2 must be at least 32 characters, got 6$"):
+        parse(secret=f"{SECRET}\n\n s3cret ")
+
+
+def test_secret_list_item_shorter_than_32_characters_names_the_item():
+    with pytest.raises(SettingsError, match=r"^dbsession\.secret item 2 must be at least 32 characters, got 31$"):
+        settings_from_options("sqlite://", [SECRET, "x" * 31], {})
+
+
+def test_secret_list_item_not_a_string_is_an_error():
+    with pytest.raises(SettingsError, match=r"^dbsession\.secret item 1 must be a string, got bytes$"):
+        settings_from_options("sqlite://", [SECRET.encode()], {})
+
+
+def test_secret_of_blank_lines_is_required():
+    with pytest.raises(SettingsError, match=r"dbsession\.secret is required: one secret of at least 32 characters"):
+        parse(secret="\n   \n")
 
 
 def test_url_falls_back_to_sqlalchemy_url_with_its_engine_options():
     settings = parse_settings(
-        {"dbsession.secret": "s", "sqlalchemy.url": "sqlite:///app.db", "sqlalchemy.pool_recycle": "60"}
+        {"dbsession.secret": SECRET, "sqlalchemy.url": "sqlite:///app.db", "sqlalchemy.pool_recycle": "60"}
     )
     assert settings.url == "sqlite:///app.db" and settings.engine_options == {"pool_recycle": "60"}
 
@@ -60,7 +102,7 @@ def test_engine_options_come_from_the_engine_prefix():
 
 def test_missing_url_names_both_settings():
     with pytest.raises(SettingsError, match=r"dbsession\.url or sqlalchemy\.url"):
-        parse_settings({"dbsession.secret": "s"})
+        parse_settings({"dbsession.secret": SECRET})
 
 
 def test_missing_secret_is_an_error():
@@ -123,7 +165,13 @@ def test_include_turns_a_bad_setting_into_a_configuration_error():
         config.include("pyramid_dbsession")
 
 
+def test_include_with_a_short_secret_is_a_configuration_error():
+    config = Configurator(settings={**BASE, "dbsession.secret": PASSPHRASE[:20]})
+    with pytest.raises(ConfigurationError, match=r"dbsession\.secret line 1 must be at least 32 characters, got 20"):
+        config.include("pyramid_dbsession")
+
+
 def test_include_without_any_url_is_a_configuration_error():
-    config = Configurator(settings={"dbsession.secret": "s"})
+    config = Configurator(settings={"dbsession.secret": SECRET})
     with pytest.raises(ConfigurationError, match=r"dbsession\.url or sqlalchemy\.url"):
         config.include("pyramid_dbsession")
