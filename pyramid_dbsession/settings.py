@@ -179,12 +179,41 @@ def _check_known(keys: list[str]) -> None:
         raise SettingsError(f"unknown setting {key!r}{hint}")
 
 
+def _sends_secure(cookie_secure: bool) -> bool:
+    """Whether every cookie a browser keeps carries ``Secure``.
+
+    The ``__Host-`` and ``__Secure-`` prefixes and ``SameSite=None`` need it.
+    """
+    # The one place that decides it, for every rule that needs Secure.
+    return cookie_secure is True
+
+
+def _check_cookie(settings: Settings) -> None:
+    """Refuse cookie attributes that browsers would reject together (RFC 6265bis)."""
+    # Browsers match the prefixes case-insensitively: so do we.
+    name = settings.cookie_name.lower()
+    host_only = name.startswith("__host-")
+    subject = f"{PREFIX}cookie_name {settings.cookie_name!r}"
+    if (host_only or name.startswith("__secure-")) and not _sends_secure(settings.cookie_secure):
+        raise SettingsError(f"{subject} requires {PREFIX}cookie_secure = true, got {settings.cookie_secure!r}")
+    if host_only and settings.cookie_path != "/":
+        raise SettingsError(f"{subject} requires {PREFIX}cookie_path = /, got {settings.cookie_path!r}")
+    if host_only and settings.cookie_domain is not None:
+        raise SettingsError(f"{subject} requires no {PREFIX}cookie_domain, got {settings.cookie_domain!r}")
+    if settings.cookie_samesite == "None" and not _sends_secure(settings.cookie_secure):
+        raise SettingsError(
+            f"{PREFIX}cookie_samesite = none requires {PREFIX}cookie_secure = true (browsers drop SameSite=None"
+            f" cookies without Secure), got {settings.cookie_secure!r}"
+        )
+
+
 def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> Settings:
     """Validate the ``dbsession.*`` keys of ``settings`` into :class:`Settings`.
 
     ``dbsession.url`` falls back to ``sqlalchemy.url`` (with that engine's
     ``sqlalchemy.*`` options); ``dbsession.engine.*`` keys are engine options.
-    Raises :class:`SettingsError` naming the key and the value at fault.
+    Raises :class:`SettingsError` naming the key and the value at fault, also
+    for cookie attributes that browsers would refuse together.
     """
     ours = [key for key in settings if key.startswith(PREFIX)]
     _check_known(ours)
@@ -210,7 +239,9 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
     }
     if "reissue_time" not in values:
         values["reissue_time"] = values.get("timeout", DEFAULT_TIMEOUT) // 10
-    return Settings(**values)
+    parsed = Settings(**values)
+    _check_cookie(parsed)
+    return parsed
 
 
 def settings_from_options(url: str | None, secret: Any, options: Mapping[str, Any]) -> Settings:

@@ -7,9 +7,11 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.paster import get_appsettings
 
+from pyramid_dbsession import DBSessionFactory
 from pyramid_dbsession.codec import JSONSerializer, PickleSerializer
 from pyramid_dbsession.errors import SettingsError
 from pyramid_dbsession.settings import FOLLOW_TIMEOUT, parse_settings, settings_from_options
+from pyramid_dbsession.wsgi import SessionMiddleware
 
 SECRET = "settings-test-secret-long-enough-to-sign"
 OLD_SECRET = "settings-test-older-secret-that-still-verifies"
@@ -147,6 +149,68 @@ def test_samesite_is_normalised():
     assert parse(cookie_samesite="strict").cookie_samesite == "Strict"
 
 
+def test_host_prefixed_cookie_name_with_secure_root_path_and_no_domain_is_accepted():
+    assert parse(cookie_name="__Host-session", cookie_secure="true").cookie_name == "__Host-session"
+
+
+def test_secure_prefixed_cookie_name_with_secure_allows_path_and_domain():
+    settings = parse(cookie_name="__Secure-session", cookie_secure="true", cookie_path="/app", cookie_domain="a.test")
+    assert (settings.cookie_name, settings.cookie_path, settings.cookie_domain) == (
+        "__Secure-session",
+        "/app",
+        "a.test",
+    )
+
+
+def test_samesite_none_with_secure_is_accepted():
+    assert parse(cookie_samesite="none", cookie_secure="true").cookie_samesite == "None"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"cookie_name": "__Host-session"},
+            r"dbsession\.cookie_name '__Host-session' requires dbsession\.cookie_secure = true, got False",
+        ),
+        (
+            {"cookie_name": "__Host-session", "cookie_secure": "true", "cookie_path": "/app"},
+            r"dbsession\.cookie_name '__Host-session' requires dbsession\.cookie_path = /, got '/app'",
+        ),
+        (
+            {"cookie_name": "__Host-session", "cookie_secure": "true", "cookie_domain": "example.com"},
+            r"dbsession\.cookie_name '__Host-session' requires no dbsession\.cookie_domain, got 'example\.com'",
+        ),
+        (
+            {"cookie_name": "__host-session"},
+            r"dbsession\.cookie_name '__host-session' requires dbsession\.cookie_secure = true, got False",
+        ),
+        (
+            {"cookie_name": "__Secure-session", "cookie_secure": "no"},
+            r"dbsession\.cookie_name '__Secure-session' requires dbsession\.cookie_secure = true, got False",
+        ),
+        (
+            {"cookie_samesite": "None"},
+            r"dbsession\.cookie_samesite = none requires dbsession\.cookie_secure = true .*, got False",
+        ),
+    ],
+    ids=["host-insecure", "host-path", "host-domain", "host-lower-case", "secure-insecure", "samesite-none"],
+)
+def test_cookie_attributes_browsers_refuse_name_the_settings_involved(extra, message):
+    with pytest.raises(SettingsError, match=f"^{message}$"):
+        parse(**extra)
+
+
+def test_factory_options_with_a_host_prefix_without_secure_are_an_error():
+    with pytest.raises(SettingsError, match=r"dbsession\.cookie_name '__Host-s' requires dbsession\.cookie_secure"):
+        DBSessionFactory("sqlite://", SECRET, cookie_name="__Host-s")
+
+
+def test_middleware_options_with_samesite_none_without_secure_are_an_error():
+    with pytest.raises(SettingsError, match=r"dbsession\.cookie_samesite = none requires dbsession\.cookie_secure"):
+        SessionMiddleware(lambda environ, start_response: [], "sqlite://", SECRET, cookie_samesite="none")
+
+
 def test_cookie_max_age_none_means_a_browser_session_cookie():
     assert parse(cookie_max_age="none").cookie_max_age is None
 
@@ -168,6 +232,19 @@ def test_include_turns_a_bad_setting_into_a_configuration_error():
 def test_include_with_a_short_secret_is_a_configuration_error():
     config = Configurator(settings={**BASE, "dbsession.secret": PASSPHRASE[:20]})
     with pytest.raises(ConfigurationError, match=r"dbsession\.secret line 1 must be at least 32 characters, got 20"):
+        config.include("pyramid_dbsession")
+
+
+def test_include_with_a_host_prefix_on_a_subpath_is_a_configuration_error():
+    config = Configurator(
+        settings={
+            **BASE,
+            "dbsession.cookie_name": "__Host-session",
+            "dbsession.cookie_secure": "true",
+            "dbsession.cookie_path": "/shop",
+        }
+    )
+    with pytest.raises(ConfigurationError, match=r"'__Host-session' requires dbsession\.cookie_path = /, got '/shop'"):
         config.include("pyramid_dbsession")
 
 
