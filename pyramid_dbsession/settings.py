@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -13,6 +14,8 @@ from .errors import SettingsError
 
 PREFIX = "dbsession."
 ENGINE_PREFIX = PREFIX + "engine."
+#: Engine options ``connect_args.NAME = VALUE`` are gathered into the ``connect_args`` dict.
+CONNECT_ARGS = "connect_args"
 DEFAULT_TIMEOUT = 1_209_600  # two weeks, as Django
 DEFAULT_MAX_SIZE = 1_048_576  #: 1 MiB of encoded data
 #: The shortest secret accepted: ``secrets.token_urlsafe(24)`` is 32 characters.
@@ -21,6 +24,7 @@ _SECRET_RULE = f"one secret of at least {MIN_SECRET_LENGTH} characters per line,
 SAMESITE_VALUES = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 class CookieAge(Enum):
@@ -170,6 +174,48 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
 SETTING_NAMES = tuple(PREFIX + name for name in _PARSERS)
 
 
+def _connect_arg(raw: Any) -> Any:
+    """One DBAPI ``connect()`` argument: ``none``, whole numbers and true/false are converted."""
+    if not isinstance(raw, str):
+        return raw  # given from Python: already the value meant
+    word = raw.strip()
+    if word.lower() == "none":
+        return None
+    if word.lower() in {"true", "false"}:
+        return word.lower() == "true"
+    if _WHOLE_NUMBER.fullmatch(word):
+        return int(word)
+    return word
+
+
+def _engine_options(settings: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The engine options under ``prefix``, with ``connect_args.NAME`` keys gathered in ``connect_args``."""
+    options: dict[str, Any] = {}
+    connect_args: dict[str, Any] = {}
+    for key, value in settings.items():
+        if not key.startswith(prefix) or key == "sqlalchemy.url":
+            continue
+        name = key[len(prefix) :]
+        if name.startswith(CONNECT_ARGS + "."):
+            argument = name[len(CONNECT_ARGS) + 1 :]
+            if not argument:
+                raise SettingsError(f"{key} must name a connect() argument, as {key}NAME = VALUE")
+            connect_args[argument] = _connect_arg(value)
+        elif name == CONNECT_ARGS:
+            # An .ini value is one string, which SQLAlchemy would fail to read as a dict.
+            if not isinstance(value, Mapping):
+                raise SettingsError(
+                    f"{key} must be given one argument per setting, as {key}.NAME = VALUE"
+                    f" (e.g. {key}.prepare_threshold = none), got {value!r}"
+                )
+            connect_args = {**value, **connect_args}
+        else:
+            options[name] = value
+    if connect_args:
+        options[CONNECT_ARGS] = connect_args
+    return options
+
+
 def _check_known(keys: list[str]) -> None:
     for key in keys:
         if key.startswith(ENGINE_PREFIX) or key in SETTING_NAMES:
@@ -211,9 +257,11 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
     """Validate the ``dbsession.*`` keys of ``settings`` into :class:`Settings`.
 
     ``dbsession.url`` falls back to ``sqlalchemy.url`` (with that engine's
-    ``sqlalchemy.*`` options); ``dbsession.engine.*`` keys are engine options.
-    Raises :class:`SettingsError` naming the key and the value at fault, also
-    for cookie attributes that browsers would refuse together.
+    ``sqlalchemy.*`` options); ``dbsession.engine.*`` keys are engine options,
+    and ``dbsession.engine.connect_args.NAME`` (``sqlalchemy.connect_args.NAME``
+    with the fallback) entries of their ``connect_args``. Raises
+    :class:`SettingsError` naming the key and the value at fault, also for
+    cookie attributes that browsers would refuse together.
     """
     ours = [key for key in settings if key.startswith(PREFIX)]
     _check_known(ours)
@@ -232,11 +280,7 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
         engine_prefix = "sqlalchemy."
     if require_url and values.get("url") is None:
         raise SettingsError("dbsession.url or sqlalchemy.url is required: the database that holds the sessions")
-    values["engine_options"] = {
-        key[len(engine_prefix) :]: value
-        for key, value in settings.items()
-        if key.startswith(engine_prefix) and key != "sqlalchemy.url"
-    }
+    values["engine_options"] = _engine_options(settings, engine_prefix)
     if "reissue_time" not in values:
         values["reissue_time"] = values.get("timeout", DEFAULT_TIMEOUT) // 10
     parsed = Settings(**values)

@@ -102,6 +102,75 @@ def test_engine_options_come_from_the_engine_prefix():
     assert settings.engine_options == {"pool_size": "3"}
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("none", None),
+        ("None", None),
+        ("0", 0),
+        ("30", 30),
+        ("-1", -1),
+        ("true", True),
+        ("False", False),
+        ("yes", "yes"),
+        ("1.5", "1.5"),
+        ("require", "require"),
+        (" -c search_path=app ", "-c search_path=app"),
+        (7, 7),
+        (None, None),
+    ],
+)
+def test_connect_args_value_is_converted_from_its_word(raw, expected):
+    settings = parse_settings({**BASE, "dbsession.engine.connect_args.arg": raw})
+    assert settings.engine_options["connect_args"] == {"arg": expected}
+    assert type(settings.engine_options["connect_args"]["arg"]) is type(expected)
+
+
+def test_connect_args_names_are_gathered_into_one_dict_beside_the_other_options():
+    settings = parse_settings(
+        {
+            **BASE,
+            "dbsession.engine.pool_size": "3",
+            "dbsession.engine.connect_args.prepare_threshold": "none",
+            "dbsession.engine.connect_args.connect_timeout": "10",
+        }
+    )
+    expected = {"pool_size": "3", "connect_args": {"prepare_threshold": None, "connect_timeout": 10}}
+    assert settings.engine_options == expected
+
+
+def test_connect_args_with_the_sqlalchemy_url_fallback_come_from_the_sqlalchemy_prefix():
+    settings = parse_settings(
+        {"dbsession.secret": SECRET, "sqlalchemy.url": "sqlite:///app.db", "sqlalchemy.connect_args.timeout": "5"}
+    )
+    assert settings.engine_options == {"connect_args": {"timeout": 5}}
+
+
+def test_connect_args_dict_from_python_merges_with_the_name_keys_which_win():
+    settings = parse_settings(
+        {
+            **BASE,
+            "dbsession.engine.connect_args.prepare_threshold": "none",
+            "dbsession.engine.connect_args": {"prepare_threshold": 5, "application_name": "shop"},
+        }
+    )
+    assert settings.engine_options == {"connect_args": {"prepare_threshold": None, "application_name": "shop"}}
+
+
+def test_connect_args_as_one_string_is_an_error_showing_the_name_form():
+    with pytest.raises(
+        SettingsError,
+        match=r"^dbsession\.engine\.connect_args must be given one argument per setting, as "
+        r"dbsession\.engine\.connect_args\.NAME = VALUE \(e\.g\. .*\), got '\{\"prepare_threshold\": None\}'$",
+    ):
+        parse_settings({**BASE, "dbsession.engine.connect_args": '{"prepare_threshold": None}'})
+
+
+def test_connect_args_key_without_a_name_is_an_error():
+    with pytest.raises(SettingsError, match=r"^dbsession\.engine\.connect_args\. must name a connect\(\) argument"):
+        parse_settings({**BASE, "dbsession.engine.connect_args.": "1"})
+
+
 def test_missing_url_names_both_settings():
     with pytest.raises(SettingsError, match=r"dbsession\.url or sqlalchemy\.url"):
         parse_settings({"dbsession.secret": SECRET})
