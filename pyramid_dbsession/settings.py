@@ -188,29 +188,38 @@ def _connect_arg(raw: Any) -> Any:
     return word
 
 
-def _engine_options(settings: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    """The engine options under ``prefix``, with ``connect_args.NAME`` keys gathered in ``connect_args``."""
+def _engine_options(settings: Mapping[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """The engine options under ``prefixes``, a later prefix winning.
+
+    ``connect_args.NAME`` keys are gathered into the ``connect_args`` dict,
+    over the entries of a ``connect_args`` dict given from Python.
+    """
     options: dict[str, Any] = {}
     connect_args: dict[str, Any] = {}
-    for key, value in settings.items():
-        if not key.startswith(prefix) or key == "sqlalchemy.url":
-            continue
-        name = key[len(prefix) :]
-        if name.startswith(CONNECT_ARGS + "."):
-            argument = name[len(CONNECT_ARGS) + 1 :]
-            if not argument:
-                raise SettingsError(f"{key} must name a connect() argument, as {key}NAME = VALUE")
-            connect_args[argument] = _connect_arg(value)
-        elif name == CONNECT_ARGS:
-            # An .ini value is one string, which SQLAlchemy would fail to read as a dict.
-            if not isinstance(value, Mapping):
-                raise SettingsError(
-                    f"{key} must be given one argument per setting, as {key}.NAME = VALUE"
-                    f" (e.g. {key}.prepare_threshold = none), got {value!r}"
-                )
-            connect_args = {**value, **connect_args}
-        else:
-            options[name] = value
+    for prefix in prefixes:
+        given: Mapping[str, Any] = {}
+        named: dict[str, Any] = {}
+        for key, value in settings.items():
+            if not key.startswith(prefix) or key == "sqlalchemy.url":
+                continue
+            name = key[len(prefix) :]
+            if name.startswith(CONNECT_ARGS + "."):
+                argument = name[len(CONNECT_ARGS) + 1 :]
+                if not argument:
+                    raise SettingsError(f"{key} must name a connect() argument, as {key}NAME = VALUE")
+                named[argument] = _connect_arg(value)
+            elif name == CONNECT_ARGS:
+                # An .ini value is one string, which SQLAlchemy would fail to read as a dict.
+                if not isinstance(value, Mapping):
+                    raise SettingsError(
+                        f"{key} must be given one argument per setting, as {key}.NAME = VALUE"
+                        f" (e.g. {key}.prepare_threshold = none), got {value!r}"
+                    )
+                given = value
+            else:
+                options[name] = value
+        connect_args.update(given)
+        connect_args.update(named)
     if connect_args:
         options[CONNECT_ARGS] = connect_args
     return options
@@ -257,11 +266,11 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
     """Validate the ``dbsession.*`` keys of ``settings`` into :class:`Settings`.
 
     ``dbsession.url`` falls back to ``sqlalchemy.url`` (with that engine's
-    ``sqlalchemy.*`` options); ``dbsession.engine.*`` keys are engine options,
-    and ``dbsession.engine.connect_args.NAME`` (``sqlalchemy.connect_args.NAME``
-    with the fallback) entries of their ``connect_args``. Raises
-    :class:`SettingsError` naming the key and the value at fault, also for
-    cookie attributes that browsers would refuse together.
+    ``sqlalchemy.*`` options); ``dbsession.engine.*`` keys are engine options
+    (over those), ``dbsession.engine.connect_args.NAME`` keys (and, with the
+    fallback, ``sqlalchemy.connect_args.NAME``) entries of their ``connect_args``.
+    Raises :class:`SettingsError` naming the key and the value at fault, also
+    for cookie attributes that browsers would refuse together.
     """
     ours = [key for key in settings if key.startswith(PREFIX)]
     _check_known(ours)
@@ -274,13 +283,15 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
     if "secret" not in values:
         raise SettingsError(f"{PREFIX}secret is required: {_SECRET_RULE}")
     values["secrets"] = values.pop("secret")
-    engine_prefix = ENGINE_PREFIX
+    engine_prefixes: tuple[str, ...] = (ENGINE_PREFIX,)
     if values.get("url") is None and settings.get("sqlalchemy.url"):
         values["url"] = _text("sqlalchemy.url", settings["sqlalchemy.url"])
-        engine_prefix = "sqlalchemy."
+        # The app's options, then ours over them: the one way to set something for the
+        # session pools alone, such as connect_args that the app's engine_from_config refuses.
+        engine_prefixes = ("sqlalchemy.", ENGINE_PREFIX)
     if require_url and values.get("url") is None:
         raise SettingsError("dbsession.url or sqlalchemy.url is required: the database that holds the sessions")
-    values["engine_options"] = _engine_options(settings, engine_prefix)
+    values["engine_options"] = _engine_options(settings, engine_prefixes)
     if "reissue_time" not in values:
         values["reissue_time"] = values.get("timeout", DEFAULT_TIMEOUT) // 10
     parsed = Settings(**values)

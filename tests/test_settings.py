@@ -146,6 +146,22 @@ def test_connect_args_with_the_sqlalchemy_url_fallback_come_from_the_sqlalchemy_
     assert settings.engine_options == {"connect_args": {"timeout": 5}}
 
 
+def test_engine_options_with_the_sqlalchemy_url_fallback_are_overridden_by_the_engine_prefix():
+    settings = parse_settings(
+        {
+            "dbsession.secret": SECRET,
+            "sqlalchemy.url": "sqlite:///app.db",
+            "sqlalchemy.pool_recycle": "60",
+            "sqlalchemy.pool_size": "10",
+            "sqlalchemy.connect_args.timeout": "5",
+            "dbsession.engine.pool_size": "2",
+            "dbsession.engine.connect_args.prepare_threshold": "none",
+        }
+    )
+    expected = {"pool_recycle": "60", "pool_size": "2", "connect_args": {"timeout": 5, "prepare_threshold": None}}
+    assert settings.engine_options == expected
+
+
 def test_connect_args_dict_from_python_merges_with_the_name_keys_which_win():
     settings = parse_settings(
         {
