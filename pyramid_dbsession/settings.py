@@ -210,10 +210,11 @@ def _engine_options(settings: Mapping[str, Any], prefixes: tuple[str, ...]) -> d
                 named[argument] = _connect_arg(value)
             elif name == CONNECT_ARGS:
                 # An .ini value is one string, which SQLAlchemy would fail to read as a dict.
+                # Not echoed: it may hold a password.
                 if not isinstance(value, Mapping):
                     raise SettingsError(
                         f"{key} must be given one argument per setting, as {key}.NAME = VALUE"
-                        f" (e.g. {key}.prepare_threshold = none), got {value!r}"
+                        f" (e.g. {key}.prepare_threshold = none), got a {type(value).__name__}"
                     )
                 given = value
             else:
