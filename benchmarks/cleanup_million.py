@@ -40,6 +40,7 @@ from pyramid_dbsession.models import create_table, drop_table, sessions_table
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FORTNIGHT = 14 * 24 * 3600
+SECRET = "benchmark-secret-that-is-long-enough-to-be-real"
 CHUNK = 20_000
 STAGING = sa.Table(
     "core_sessions_benchmark_rows", sa.MetaData(), *(sa.Column(column.name, column.type) for column in sessions_table.c)
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
         create_table(engine)
         purge = InnoDBPurge(engine) if engine.dialect.name in {"mysql", "mariadb"} else None
-        store = SessionStore(engine, Codec(("benchmark",), resolve_serializer("json")), clock=lambda: NOW)
+        store = SessionStore(engine, Codec((SECRET,), resolve_serializer("json")), clock=lambda: NOW)
         try:
             print(f"{engine.dialect.name}: filling {args.rows:,} rows, half expired, in {args.order} order", flush=True)
             started = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -13,11 +14,17 @@ from .errors import SettingsError
 
 PREFIX = "dbsession."
 ENGINE_PREFIX = PREFIX + "engine."
+#: Engine options ``connect_args.NAME = VALUE`` are gathered into the ``connect_args`` dict.
+CONNECT_ARGS = "connect_args"
 DEFAULT_TIMEOUT = 1_209_600  # two weeks, as Django
 DEFAULT_MAX_SIZE = 1_048_576  #: 1 MiB of encoded data
+#: The shortest secret accepted: ``secrets.token_urlsafe(24)`` is 32 characters.
+MIN_SECRET_LENGTH = 32
+_SECRET_RULE = f"one secret of at least {MIN_SECRET_LENGTH} characters per line, the first signs, all verify"
 SAMESITE_VALUES = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 class CookieAge(Enum):
@@ -104,10 +111,25 @@ def _non_negative(key: str, raw: Any) -> int:
 
 
 def _secrets(key: str, raw: Any) -> tuple[str, ...]:
-    words = raw.split() if isinstance(raw, str) else list(raw or ())
-    if not words or not all(isinstance(word, str) and word for word in words):
-        raise SettingsError(f"{key} is required: one or more secrets separated by whitespace")
-    return tuple(words)
+    # One secret per line, so that a passphrase with spaces stays one secret;
+    # "line N" counts the secrets, as blank lines are skipped.
+    if isinstance(raw, str):
+        where, secrets = "line", [line.strip() for line in raw.splitlines() if line.strip()]
+    elif isinstance(raw, list | tuple) or raw is None:
+        where, secrets = "item", list(raw or ())
+    else:
+        raise SettingsError(f"{key} must be one secret per line or a list of secrets, got {type(raw).__name__}")
+    if not secrets:
+        raise SettingsError(f"{key} is required: {_SECRET_RULE}")
+    for number, secret in enumerate(secrets, start=1):
+        # Never echo a secret: say which one is wrong and why, not what it is.
+        if not isinstance(secret, str):
+            raise SettingsError(f"{key} {where} {number} must be a string, got {type(secret).__name__}")
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"{key} {where} {number} must be at least {MIN_SECRET_LENGTH} characters, got {len(secret)}"
+            )
+    return tuple(secrets)
 
 
 def _samesite(key: str, raw: Any) -> str | None:
@@ -152,6 +174,58 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
 SETTING_NAMES = tuple(PREFIX + name for name in _PARSERS)
 
 
+def _connect_arg(raw: Any) -> Any:
+    """One DBAPI ``connect()`` argument: ``none``, whole numbers and true/false are converted."""
+    if not isinstance(raw, str):
+        return raw  # given from Python: already the value meant
+    word = raw.strip()
+    if word.lower() == "none":
+        return None
+    if word.lower() in {"true", "false"}:
+        return word.lower() == "true"
+    if _WHOLE_NUMBER.fullmatch(word):
+        return int(word)
+    return word
+
+
+def _engine_options(settings: Mapping[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """The engine options under ``prefixes``, a later prefix winning.
+
+    ``connect_args.NAME`` keys are gathered into the ``connect_args`` dict,
+    over the entries of a ``connect_args`` dict given from Python.
+    """
+    options: dict[str, Any] = {}
+    connect_args: dict[str, Any] = {}
+    for prefix in prefixes:
+        given: Mapping[str, Any] = {}
+        named: dict[str, Any] = {}
+        for key, value in settings.items():
+            if not key.startswith(prefix) or key == "sqlalchemy.url":
+                continue
+            name = key[len(prefix) :]
+            if name.startswith(CONNECT_ARGS + "."):
+                argument = name[len(CONNECT_ARGS) + 1 :]
+                if not argument:
+                    raise SettingsError(f"{key} must name a connect() argument, as {key}NAME = VALUE")
+                named[argument] = _connect_arg(value)
+            elif name == CONNECT_ARGS:
+                # An .ini value is one string, which SQLAlchemy would fail to read as a dict.
+                # Not echoed: it may hold a password.
+                if not isinstance(value, Mapping):
+                    raise SettingsError(
+                        f"{key} must be given one argument per setting, as {key}.NAME = VALUE"
+                        f" (e.g. {key}.prepare_threshold = none), got a {type(value).__name__}"
+                    )
+                given = value
+            else:
+                options[name] = value
+        connect_args.update(given)
+        connect_args.update(named)
+    if connect_args:
+        options[CONNECT_ARGS] = connect_args
+    return options
+
+
 def _check_known(keys: list[str]) -> None:
     for key in keys:
         if key.startswith(ENGINE_PREFIX) or key in SETTING_NAMES:
@@ -161,12 +235,43 @@ def _check_known(keys: list[str]) -> None:
         raise SettingsError(f"unknown setting {key!r}{hint}")
 
 
+def _sends_secure(cookie_secure: bool) -> bool:
+    """Whether every cookie a browser keeps carries ``Secure``.
+
+    The ``__Host-`` and ``__Secure-`` prefixes and ``SameSite=None`` need it.
+    """
+    # The one place that decides it, for every rule that needs Secure.
+    return cookie_secure is True
+
+
+def _check_cookie(settings: Settings) -> None:
+    """Refuse cookie attributes that browsers would reject together (RFC 6265bis)."""
+    # Browsers match the prefixes case-insensitively: so do we.
+    name = settings.cookie_name.lower()
+    host_only = name.startswith("__host-")
+    subject = f"{PREFIX}cookie_name {settings.cookie_name!r}"
+    if (host_only or name.startswith("__secure-")) and not _sends_secure(settings.cookie_secure):
+        raise SettingsError(f"{subject} requires {PREFIX}cookie_secure = true, got {settings.cookie_secure!r}")
+    if host_only and settings.cookie_path != "/":
+        raise SettingsError(f"{subject} requires {PREFIX}cookie_path = /, got {settings.cookie_path!r}")
+    if host_only and settings.cookie_domain is not None:
+        raise SettingsError(f"{subject} requires no {PREFIX}cookie_domain, got {settings.cookie_domain!r}")
+    if settings.cookie_samesite == "None" and not _sends_secure(settings.cookie_secure):
+        raise SettingsError(
+            f"{PREFIX}cookie_samesite = none requires {PREFIX}cookie_secure = true (browsers drop SameSite=None"
+            f" cookies without Secure), got {settings.cookie_secure!r}"
+        )
+
+
 def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> Settings:
     """Validate the ``dbsession.*`` keys of ``settings`` into :class:`Settings`.
 
     ``dbsession.url`` falls back to ``sqlalchemy.url`` (with that engine's
-    ``sqlalchemy.*`` options); ``dbsession.engine.*`` keys are engine options.
-    Raises :class:`SettingsError` naming the key and the value at fault.
+    ``sqlalchemy.*`` options); ``dbsession.engine.*`` keys are engine options
+    (over those), ``dbsession.engine.connect_args.NAME`` keys (and, with the
+    fallback, ``sqlalchemy.connect_args.NAME``) entries of their ``connect_args``.
+    Raises :class:`SettingsError` naming the key and the value at fault, also
+    for cookie attributes that browsers would refuse together.
     """
     ours = [key for key in settings if key.startswith(PREFIX)]
     _check_known(ours)
@@ -177,22 +282,22 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
         name = key[len(PREFIX) :]
         values[name] = _PARSERS[name](key, settings[key])
     if "secret" not in values:
-        raise SettingsError(f"{PREFIX}secret is required: one or more secrets separated by whitespace")
+        raise SettingsError(f"{PREFIX}secret is required: {_SECRET_RULE}")
     values["secrets"] = values.pop("secret")
-    engine_prefix = ENGINE_PREFIX
+    engine_prefixes: tuple[str, ...] = (ENGINE_PREFIX,)
     if values.get("url") is None and settings.get("sqlalchemy.url"):
         values["url"] = _text("sqlalchemy.url", settings["sqlalchemy.url"])
-        engine_prefix = "sqlalchemy."
+        # The app's options, then ours over them: the one way to set something for the
+        # session pools alone, such as connect_args that the app's engine_from_config refuses.
+        engine_prefixes = ("sqlalchemy.", ENGINE_PREFIX)
     if require_url and values.get("url") is None:
         raise SettingsError("dbsession.url or sqlalchemy.url is required: the database that holds the sessions")
-    values["engine_options"] = {
-        key[len(engine_prefix) :]: value
-        for key, value in settings.items()
-        if key.startswith(engine_prefix) and key != "sqlalchemy.url"
-    }
+    values["engine_options"] = _engine_options(settings, engine_prefixes)
     if "reissue_time" not in values:
         values["reissue_time"] = values.get("timeout", DEFAULT_TIMEOUT) // 10
-    return Settings(**values)
+    parsed = Settings(**values)
+    _check_cookie(parsed)
+    return parsed
 
 
 def settings_from_options(url: str | None, secret: Any, options: Mapping[str, Any]) -> Settings:

@@ -260,7 +260,7 @@ def test_data_signed_with_a_retired_secret_gives_empty_session_and_a_warning(mak
 def test_data_signed_with_a_secret_still_listed_is_read(make_testapp):
     before = make_testapp(secret=OLD_SECRET)
     before.get("/set", VICTIM_DATA)
-    after = make_testapp(secret=f"{NEW_SECRET} {OLD_SECRET}")
+    after = make_testapp(secret=f"{NEW_SECRET}\n{OLD_SECRET}")
     assert with_cookie(after, before.cookies["session"]).get("/show").json == VICTIM_DATA
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from pyramid_dbsession.models import metadata
 
-from .conftest import BACKENDS, backend_url
+from .conftest import BACKENDS, SECRET, backend_url
 
 REVISION = "3f6c1d2a9b40"
 
@@ -158,7 +158,7 @@ def test_standalone_environment_reads_the_apps_database_from_the_same_ini(tmp_pa
     ini = tmp_path / "production.ini"
     ini.write_text(
         "[alembic]\nscript_location = pyramid_dbsession:migrations\n\n"
-        f"[app:main]\nuse = egg:pyramid_dbsession\ndbsession.url = sqlite:///{database}\ndbsession.secret = s\n"
+        f"[app:main]\nuse = egg:pyramid_dbsession\ndbsession.url = sqlite:///{database}\ndbsession.secret = {SECRET}\n"
     )
     command.upgrade(Config(str(ini)), "head")
     engine = sa.create_engine(f"sqlite:///{database}")

@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session as ORMSession
 from pyramid_dbsession import BadSessionData, SessionRecord, get_store
 from pyramid_dbsession.codec import Codec, PickleSerializer
 
-from .conftest import session_rows
+from .conftest import SECRET, session_rows
+
+OLD_SECRET = "the-old-secret-that-signed-these-rows"
+NEW_SECRET = "the-new-secret-that-signs-from-now-on"
 
 
 @pytest.fixture
@@ -60,19 +63,19 @@ def test_decode_verifies_the_signature(testapp, store, engine):
 
 
 def test_rotated_secret_still_reads_old_sessions():
-    old = Codec(("old",), PickleSerializer())
+    old = Codec((OLD_SECRET,), PickleSerializer())
     text = old.encode("k" * 64, {"a": 1})
-    assert Codec(("new", "old"), PickleSerializer()).decode("k" * 64, text) == {"a": 1}
+    assert Codec((NEW_SECRET, OLD_SECRET), PickleSerializer()).decode("k" * 64, text) == {"a": 1}
 
 
 def test_rotated_secret_signs_with_the_first():
-    new = Codec(("new", "old"), PickleSerializer())
+    new = Codec((NEW_SECRET, OLD_SECRET), PickleSerializer())
     text = new.encode("k" * 64, {"a": 1})
-    assert Codec(("new",), PickleSerializer()).decode("k" * 64, text) == {"a": 1}
+    assert Codec((NEW_SECRET,), PickleSerializer()).decode("k" * 64, text) == {"a": 1}
 
 
 def test_data_copied_to_another_key_fails_its_signature():
-    codec = Codec(("s",), PickleSerializer())
+    codec = Codec((SECRET,), PickleSerializer())
     text = codec.encode("a" * 64, {"a": 1})
     with pytest.raises(BadSessionData, match="signature"):
         codec.decode("b" * 64, text)
