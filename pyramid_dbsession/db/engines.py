@@ -48,8 +48,10 @@ def open_store(
         options = _engine_options(settings)
         if _in_memory_sqlite(settings.url):
             # The database lives in one connection: every thread, read and write shares it.
-            shared = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-            engine = sa.engine_from_config({**shared, **options}, prefix="")
+            connect_args = {"check_same_thread": False, **options.get("connect_args", {})}
+            engine = sa.engine_from_config(
+                {**options, "poolclass": StaticPool, "connect_args": connect_args}, prefix=""
+            )
         else:
             engine = sa.engine_from_config(options, prefix="")
             # Every connection of this pool is in autocommit mode, where PyMySQL would
