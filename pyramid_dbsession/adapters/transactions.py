@@ -15,7 +15,7 @@ import zope.sqlalchemy
 from sqlalchemy.orm import Session as ORMSession
 
 from ..db.store import SessionStore
-from ..plan import WritePlan
+from ..plan import CookieAction, WritePlan
 
 
 class Outcome:
@@ -61,6 +61,8 @@ def run_plan(
     database) propagate, so the caller's transaction aborts.
     """
     outcome = Outcome()
+    if not plan.writes and plan.cookie is CookieAction.KEEP:
+        return outcome  # a read: nothing waits on the transaction's end
     if manager is None:
         if plan.writes:
             with store.engine.begin() as connection:
