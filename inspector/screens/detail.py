@@ -134,9 +134,8 @@ class DetailScreen(Screen[None]):
         self.query_one(TextArea).load_text(clip(detail.session_data))
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        self.app.notify(
-            f"Could not {message.action}: {message.error}", title="Database error", severity="error", timeout=8
-        )
+        app: InspectorApp = self.app  # type: ignore[assignment]
+        app.report_failure(message)
 
     def action_back(self) -> None:
         """Return to the table."""

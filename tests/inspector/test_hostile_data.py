@@ -7,8 +7,10 @@ import re
 import unicodedata
 
 import pytest
+from textual.notifications import Notify
 from textual.widgets import Label, Static, TabbedContent, TextArea
 
+from inspector.messages import LoadFailed
 from inspector.widgets.session_table import SessionTable
 from inspector.widgets.session_tree import SessionTree
 from pyramid_dbsession.ids import session_key_for
@@ -58,6 +60,10 @@ def rename_session(store, session_key: str) -> None:
     """Give the only row a key the app never writes, as a hand-edited or forged row would have."""
     with store.engine.begin() as connection:
         connection.execute(sessions_table.update().values(session_key=session_key))
+
+
+def status_of(app) -> str:
+    return str(app.screen.query_one("#status", Static).render())
 
 
 async def test_hostile_keys_show_escaped_in_the_preview(inspector, visit):
@@ -142,3 +148,46 @@ async def test_confirm_dialog_shows_a_hostile_session_key_escaped(inspector, vis
         await pilot.press("d")
         question = str(inspector.screen.query_one("#confirm-question", Label).render())
     assert question == "Delete session \\x1b]0;pwned\\x07…?"
+
+
+@pytest.mark.parametrize("prefix", ["[/]", "[bold]"])
+async def test_markup_typed_as_a_key_prefix_shows_literally(inspector, visit, prefix):
+    visit(user="alice")
+    async with inspector.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *prefix)
+        await settle(pilot)
+        assert f"key: {prefix}…" in status_of(inspector)
+
+
+@pytest.mark.parametrize("needle", ["[/]", "[bold]"])
+async def test_searching_the_data_for_markup_finds_it(inspector, visit, needle):
+    cookie = visit(note=f"a {needle} b")
+    visit(note="plain")
+    async with inspector.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *needle, "enter")
+        await settle(pilot)
+        shown = [row.session_key for row in inspector.screen.query_one(SessionTable).page.rows]
+        status = status_of(inspector)
+    assert (shown, f"data contains {needle!r}" in status) == ([session_key_for(cookie)], True)
+
+
+async def test_search_notification_shows_markup_literally(inspector, visit):
+    visit(note="[bold]")
+    async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"[bold]", "enter")
+        await settle(pilot)
+    notes = [m.notification for m in hooked if isinstance(m, Notify) and m.notification.title == "Search"]
+    assert [(n.message, n.markup) for n in notes] == [("Search done: 1 sessions contain '[bold]'.", False)]
+
+
+async def test_database_error_is_notified_escaped_and_literally(inspector):
+    async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
+        await settle(pilot)
+        inspector.screen.post_message(LoadFailed("read the sessions", "bad value '[/]\x1b]0;pwned\x07'"))
+        await pilot.pause()
+    notes = [m.notification for m in hooked if isinstance(m, Notify)]
+    expected = "Could not read the sessions: bad value '[/]\\x1b]0;pwned\\x07'"
+    assert [(n.message, n.markup) for n in notes] == [(expected, False)]
