@@ -76,7 +76,7 @@ def open_source(settings: dict[str, Any]) -> SessionSource:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the inspector; return 2 after a one-line error if it cannot start."""
+    """Run the inspector; return 2 after a one-line error if it cannot start, 1 if it crashed."""
     arguments = parse_arguments(argv)
     try:
         source = open_source(read_settings(arguments))
@@ -85,11 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from .app import InspectorApp
 
+    app = InspectorApp(source, read_only=arguments.read_only, refresh_seconds=arguments.refresh)
     try:
-        InspectorApp(source, read_only=arguments.read_only, refresh_seconds=arguments.refresh).run()
+        app.run()
     finally:
         source.engine.dispose()
-    return 0
+    # Textual prints the traceback of an unhandled exception and sets return_code to 1,
+    # but run() itself returns normally: without this a crash would exit 0.
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

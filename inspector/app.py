@@ -10,6 +10,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from . import formatting
+from .messages import LoadFailed
 from .screens.browse import BrowseScreen
 from .screens.help import HelpScreen
 from .source import SessionSource
@@ -57,6 +59,16 @@ class InspectorApp(App[None]):
                 if isinstance(binding, Binding) and binding.description and node.check_action(binding.action, ()):
                     found.append(binding)
         return found
+
+    def report_failure(self, failure: LoadFailed) -> None:
+        """Notify that a database call failed; the error may quote stored data, so it is shown literally."""
+        self.notify(
+            formatting.printable(f"Could not {failure.action}: {failure.error}"),
+            title="Database error",
+            severity="error",
+            timeout=8,
+            markup=False,
+        )
 
     def action_help(self) -> None:
         """List the keys of the current screen."""

@@ -1,8 +1,10 @@
-"""How times, sizes and keys read in the table: pure functions, the clock passed in."""
+"""How times, sizes, keys and stored text read on screen: pure functions, the clock passed in."""
 
 from __future__ import annotations
 
 from datetime import datetime
+
+from rich.text import Text
 
 #: Short keys are this many hex digits of the stored digest.
 SHORT_KEY = 12
@@ -40,3 +42,23 @@ def short_key(session_key: str) -> str:
 def count(number: int) -> str:
     """A count with thousands separators."""
     return f"{number:,}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that ``repr`` would escape written as that escape: ``\\x1b``, ``\\u202e``.
+
+    These are the characters :meth:`str.isprintable` refuses: C0 and C1
+    controls, DEL, format characters such as the bidi overrides, line and
+    paragraph separators, spaces other than U+0020, surrogates and unassigned
+    code points. Stored data, typed searches and error messages pass through
+    here before any widget shows them, so none of these characters reaches the
+    terminal to retitle it, clear it, write its clipboard or reorder the text.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def safe_text(text: str, style: str = "") -> Text:
+    """Untrusted ``text`` ready for a widget: escaped by :func:`printable`, and a ``Text``, so never read as markup."""
+    return Text(printable(text), style=style)

@@ -150,9 +150,7 @@ class BrowseScreen(Screen[None]):
     def on_load_failed(self, message: LoadFailed) -> None:
         self.query_one("#status").set_class(False, "-loading")
         self.set_class(False, "-busy")
-        self.app.notify(
-            f"Could not {message.action}: {message.error}", title="Database error", severity="error", timeout=8
-        )
+        self.inspector.report_failure(message)
 
     @on(SessionTable.PageRequested)
     def _turn_page(self, message: SessionTable.PageRequested) -> None:
@@ -195,7 +193,8 @@ class BrowseScreen(Screen[None]):
             parts.append(f"{len(self.marked):,} marked")
         if news:
             parts.append(news)
-        self.query_one("#status", Static).update(" · ".join(parts))
+        # The prefix and the search are typed (or pasted) text: shown literally, never as markup.
+        self.query_one("#status", Static).update(formatting.safe_text(" · ".join(parts)))
 
     # -- actions ------------------------------------------------------------------------
 
@@ -297,7 +296,8 @@ class BrowseScreen(Screen[None]):
         found = len(message.progress.matches)
         word = "stopped" if message.cancelled else "done"
         limit = f" (the first {MAX_MATCHES}: refine the search for more)" if found >= MAX_MATCHES else ""
-        self.app.notify(f"Search {word}: {found:,} sessions contain {message.needle!r}{limit}.", title="Search")
+        sentence = f"Search {word}: {found:,} sessions contain {message.needle!r}{limit}."
+        self.app.notify(formatting.printable(sentence), title="Search", markup=False)
         self.data_search = message.needle
         self.query_state = self.query_state.with_changes(prefix="", keys=message.progress.matches)
 

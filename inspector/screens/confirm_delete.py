@@ -10,9 +10,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from .. import formatting
+
 
 class ConfirmDeleteScreen(ModalScreen[bool]):
-    """Ask one question; dismiss with True on ``y``, False on ``n`` or ``escape``."""
+    """Ask one question; dismiss with True on ``y``, False on ``n`` or ``escape``.
+
+    The question may quote a stored session key, so it is shown literally.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "confirm", "Yes, delete"),
@@ -26,7 +31,7 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
-            yield Label(self.question, id="confirm-question")
+            yield Label(formatting.safe_text(self.question), id="confirm-question")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Delete (y)", variant="error", id="confirm-yes")
                 yield Button("Cancel (n)", id="confirm-no")

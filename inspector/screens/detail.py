@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from rich.pretty import Pretty
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.highlighter import ReprHighlighter
+from rich.pretty import pretty_repr
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, TextArea
 
@@ -27,30 +31,54 @@ RAW_LIMIT = 65_536
 STRING_LIMIT = 2_000
 
 _STATUS_TEXT = {
-    Status.VALID: "[b green]signature valid[/]",
-    Status.TAMPERED: "[b red]tampered[/]",
-    Status.UNDECODABLE: "[b red]undecodable[/]",
+    Status.VALID: ("signature valid", "b green"),
+    Status.TAMPERED: ("tampered", "b red"),
+    Status.UNDECODABLE: ("undecodable", "b red"),
 }
+_highlight = ReprHighlighter()
 
 
-def describe(detail: SessionDetail, now_text: tuple[str, str]) -> str:
+def _key_line(session_key: str) -> tuple[str, str]:
+    """The session key in bold, escaped: a row's key is whatever the table holds."""
+    return formatting.printable(session_key), "b"
+
+
+def describe(detail: SessionDetail, now_text: tuple[str, str]) -> Content:
     """The summary lines above the tabs: key, times, size and signature status."""
     created, expires = now_text
-    status = _STATUS_TEXT[detail.decoded.status]
-    if detail.decoded.reason:
-        status += f": {detail.decoded.reason}"
-    return (
-        f"[b]{detail.session_key}[/b]\n"
-        f"created {created} · expires {expires} · {detail.data_size:,} bytes · version {detail.version}\n"
-        f"{status}"
+    reason = f": {detail.decoded.reason}" if detail.decoded.reason else ""
+    return Content.assemble(
+        _key_line(detail.session_key),
+        f"\ncreated {created} · expires {expires} · {detail.data_size:,} bytes · version {detail.version}\n",
+        _STATUS_TEXT[detail.decoded.status],
+        formatting.printable(reason),
     )
 
 
 def clip(text: str) -> str:
-    """``text``, cut at :data:`RAW_LIMIT` characters with a note of how much was left out."""
+    """``text`` escaped by :func:`~inspector.formatting.printable`, cut at :data:`RAW_LIMIT` characters.
+
+    A note at the end says how many characters were left out.
+    """
     if len(text) <= RAW_LIMIT:
-        return text
-    return f"{text[:RAW_LIMIT]}\n… {len(text) - RAW_LIMIT:,} more characters"
+        return formatting.printable(text)
+    return f"{formatting.printable(text[:RAW_LIMIT])}\n… {len(text) - RAW_LIMIT:,} more characters"
+
+
+class PrettyData:
+    """``data`` pretty-printed to the width on hand, as :class:`rich.pretty.Pretty` does, but escaped.
+
+    ``Pretty`` turns the escape sequences of a custom ``__repr__`` into styles
+    and passes C1 controls and bidi overrides through; here every line goes
+    through :func:`~inspector.formatting.printable` instead.
+    """
+
+    def __init__(self, data: object) -> None:
+        self.data = data
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        text = pretty_repr(self.data, max_width=options.max_width, max_length=MAX_CHILDREN, max_string=STRING_LIMIT)
+        yield _highlight(Text("\n").join(formatting.safe_text(line) for line in text.split("\n")))
 
 
 class DetailScreen(Screen[None]):
@@ -65,7 +93,7 @@ class DetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"[b]{self.session_key}[/b]\nloading…", id="detail-summary")
+        yield Static(Content.assemble(_key_line(self.session_key), "\nloading…"), id="detail-summary")
         with TabbedContent(id="detail-tabs"):
             with TabPane("Tree", id="tab-tree"):
                 yield SessionTree(id="detail-tree")
@@ -93,7 +121,8 @@ class DetailScreen(Screen[None]):
         detail = self.detail = message.detail
         summary = self.query_one("#detail-summary", Static)
         if detail is None:
-            summary.update(f"[b]{message.session_key}[/b]\n[b red]this session no longer exists[/]")
+            gone = ("this session no longer exists", "b red")
+            summary.update(Content.assemble(_key_line(message.session_key), "\n", gone))
             return
         app = cast("InspectorContext", self.app)
         now = app.source.now()
@@ -101,14 +130,12 @@ class DetailScreen(Screen[None]):
         summary.update(describe(detail, times))
         self.query_one(SessionTree).show(detail.decoded.data)
         shown = detail.decoded.data if detail.decoded.data is not None else detail.decoded.reason
-        pretty = Pretty(shown, max_length=MAX_CHILDREN, max_string=STRING_LIMIT)
-        self.query_one("#detail-pretty", Static).update(pretty)
+        self.query_one("#detail-pretty", Static).update(PrettyData(shown))
         self.query_one(TextArea).load_text(clip(detail.session_data))
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        self.app.notify(
-            f"Could not {message.action}: {message.error}", title="Database error", severity="error", timeout=8
-        )
+        app: InspectorApp = self.app  # type: ignore[assignment]
+        app.report_failure(message)
 
     def action_back(self) -> None:
         """Return to the table."""

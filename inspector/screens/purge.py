@@ -68,9 +68,8 @@ class PurgeScreen(ModalScreen[int]):
         self.dismiss(message.deleted)
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        self.app.notify(
-            f"Could not {message.action}: {message.error}", title="Database error", severity="error", timeout=8
-        )
+        app: InspectorApp = self.app  # type: ignore[assignment]
+        app.report_failure(message)
 
     def action_stop(self) -> None:
         """Stop once the batch under way has committed."""

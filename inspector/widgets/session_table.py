@@ -91,15 +91,14 @@ class SessionTable(DataTable[str | Text]):
     def _cells(row: SessionRow, now: datetime, marked: bool) -> tuple[str | Text, ...]:
         expired = row.expire_date <= now
         keys = row.key_count
-        preview = Text(row.preview, style="bold red") if keys is None else Text(row.preview)
         return (
             MARK if marked else "",
-            formatting.short_key(row.session_key),
+            formatting.safe_text(formatting.short_key(row.session_key)),
             formatting.ago(row.created, now),
             Text(formatting.expires(row.expire_date, now), style="dim" if expired else ""),
             Text(formatting.count(row.data_size), justify="right"),
             Text("-" if keys is None else str(keys), justify="right"),
-            preview,
+            formatting.safe_text(row.preview, style="bold red" if keys is None else ""),
         )
 
     def action_cursor_down(self) -> None:

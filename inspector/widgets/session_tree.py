@@ -8,6 +8,8 @@ from rich.highlighter import ReprHighlighter
 from rich.text import Text
 from textual.widgets import Tree
 
+from .. import formatting
+
 #: Children shown under one node; the rest are summarised in one line.
 MAX_CHILDREN = 200
 _highlight = ReprHighlighter()
@@ -51,11 +53,12 @@ class SessionTree(Tree[Any]):
     def _grow(self, node: Any, value: Any) -> None:
         items = _items(value)
         for name, item in items[:MAX_CHILDREN]:
+            # Names and reprs are stored data: a custom __repr__ may hold any character.
+            shown_name = formatting.safe_text(name, style="bold")
             if _is_container(item):
-                label = Text.assemble(Text(name, style="bold"), " ", _summary(item))
-                node.add(label, data=item, allow_expand=bool(item))
+                node.add(Text.assemble(shown_name, " ", _summary(item)), data=item, allow_expand=bool(item))
             else:
-                node.add_leaf(Text.assemble(Text(name, style="bold"), " = ", _highlight(repr(item))))
+                node.add_leaf(Text.assemble(shown_name, " = ", _highlight(formatting.safe_text(repr(item)))))
         if len(items) > MAX_CHILDREN:
             node.add_leaf(Text(f"… {len(items) - MAX_CHILDREN:,} more", style="dim"))
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partialmethod
 from pathlib import Path
 
 import pytest
+from textual.app import App
 
 from inspector.__main__ import main
 from inspector.app import InspectorApp
 from inspector.source import SessionSource
+from inspector.widgets.session_table import SessionTable
 from pyramid_dbsession import DBSessionFactory
 
 from ..conftest import SECRET
@@ -108,3 +111,14 @@ def test_incomplete_command_line_exits_with_status_2(arguments, launched, capsys
     with pytest.raises(SystemExit) as exit_info:
         main(arguments)
     assert exit_info.value.code == 2 and not launched
+
+
+@on_sqlite
+def test_crash_exits_with_status_1(engine, monkeypatch):
+    monkeypatch.setattr(InspectorApp, "run", partialmethod(App.run, headless=True))
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the table could not draw the page")
+
+    monkeypatch.setattr(SessionTable, "show_page", crash)
+    assert main(["--url", url_of(engine), "--secret", SECRET]) == 1
