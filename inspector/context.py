@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .messages import LoadFailed
 from .source import SessionSource
 
 
@@ -14,3 +15,6 @@ class InspectorContext(Protocol):
     read_only: bool
     refresh_seconds: float
     purge_batch: int
+
+    def report_failure(self, failure: LoadFailed) -> None:
+        """Tell the operator that a database call failed."""

@@ -134,7 +134,7 @@ class DetailScreen(Screen[None]):
         self.query_one(TextArea).load_text(clip(detail.session_data))
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        app: InspectorApp = self.app  # type: ignore[assignment]
+        app = cast("InspectorContext", self.app)
         app.report_failure(message)
 
     def action_back(self) -> None:

@@ -68,7 +68,7 @@ class PurgeScreen(ModalScreen[int]):
         self.dismiss(message.deleted)
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        app: InspectorApp = self.app  # type: ignore[assignment]
+        app = cast("InspectorContext", self.app)
         app.report_failure(message)
 
     def action_stop(self) -> None:
