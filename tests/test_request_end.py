@@ -171,15 +171,17 @@ def test_expire_date_is_the_stored_one_until_the_reissue_time(testapp, clock: Cl
     assert testapp.get("/meta").json["expire_date"] == stored.isoformat()
 
 
+def set_color(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A WSGI app that stores one key in the middleware's session."""
+    environ[ENVIRON_KEY]["color"] = "blue"
+    start_response("200 OK", [])
+    return [b""]
+
+
 def test_middleware_under_an_aborting_outer_transaction_sends_no_cookie(engine, clock):
     manager = transaction.TransactionManager(explicit=True)
 
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        environ[ENVIRON_KEY]["color"] = "blue"
-        start_response("200 OK", [])
-        return [b""]
-
-    inner = SessionMiddleware(app, engine, SECRET, transaction_manager=manager, clock=clock)
+    inner = SessionMiddleware(set_color, engine, SECRET, transaction_manager=manager, clock=clock)
     response = webtest.TestApp(outer_transaction(inner, manager, commit=False)).get("/")
     assert "Set-Cookie" not in response.headers and session_rows(engine) == []
 
@@ -187,12 +189,7 @@ def test_middleware_under_an_aborting_outer_transaction_sends_no_cookie(engine, 
 def test_middleware_under_a_committing_outer_transaction_sends_the_cookie(engine, clock):
     manager = transaction.TransactionManager(explicit=True)
 
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        environ[ENVIRON_KEY]["color"] = "blue"
-        start_response("200 OK", [])
-        return [b""]
-
-    inner = SessionMiddleware(app, engine, SECRET, transaction_manager=manager, clock=clock)
+    inner = SessionMiddleware(set_color, engine, SECRET, transaction_manager=manager, clock=clock)
     response = webtest.TestApp(outer_transaction(inner, manager, commit=True)).get("/")
     assert "Set-Cookie" in response.headers and len(session_rows(engine)) == 1
 
