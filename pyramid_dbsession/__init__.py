@@ -13,6 +13,7 @@ from .errors import BadSessionData, DBSessionError, SessionConflict, SessionTooL
 from .models import SessionRecord, metadata
 from .session import Session
 from .store import SessionStore
+from .transient import TransientDatabaseError
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -29,6 +30,7 @@ __all__ = [
     "SessionStore",
     "SessionTooLarge",
     "SettingsError",
+    "TransientDatabaseError",
     "get_store",
     "includeme",
     "metadata",

@@ -19,6 +19,7 @@ from .direct import DirectSelect
 from .ids import looks_like_session_id, session_key_for
 from .models import SessionRecord, sessions_table, use_default_codec
 from .purge import Purge
+from .transient import transient_error
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,8 @@ class SessionStore:
         try:
             yield
         except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+            if (transient := transient_error(exc)) is not None:
+                raise transient from exc  # a lost race, not a failure: keep the pools, log no error
             if isinstance(exc, sa.exc.OperationalError):
                 self.dispose()  # the next request starts on fresh connections
             reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
