@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 from zope.interface import classImplements, implementer
 
+from .backoff import add_retry_pause
 from .errors import SettingsError
 from .lifecycle import SessionConfig, SessionLifecycle
 from .session import Session
@@ -168,6 +169,7 @@ def configure(config: Configurator) -> None:
     config.include("pyramid_tm")
     config.set_session_factory(DBSessionFactory.from_settings(settings))
     config.add_tween("pyramid_dbsession.factory.session_tween_factory", under=EXCVIEW)
+    add_retry_pause(config, settings.retry_jitter)
 
 
 __all__ = ["DBSessionFactory", "configure", "get_store", "session_tween_factory"]
