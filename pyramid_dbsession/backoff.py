@@ -13,16 +13,12 @@ import math
 import random
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from .errors import SettingsError
 
 #: The default ``dbsession.retry_jitter``, in seconds.
 DEFAULT_RETRY_JITTER = 0.05
-
-
-class _Subscribing(Protocol):
-    def add_subscriber(self, subscriber: Callable[[Any], None], iface: Any) -> None: ...
 
 
 def parse_retry_jitter(key: str, raw: Any) -> float:
@@ -52,14 +48,3 @@ class RetryPause:
 
     def __call__(self, event: Any) -> None:
         self._sleep(self._draw() * self.bound)
-
-
-def add_retry_pause(config: _Subscribing, bound: float) -> None:
-    """Pause before every replay of pyramid_retry, if it is installed and ``bound`` is above 0."""
-    if bound <= 0:
-        return
-    try:
-        from pyramid_retry import IBeforeRetry
-    except ImportError:  # without pyramid_retry nothing is ever replayed
-        return
-    config.add_subscriber(RetryPause(bound), IBeforeRetry)

@@ -20,9 +20,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 from zope.interface import classImplements, implementer
 
-from .backoff import add_retry_pause
 from .errors import SettingsError
 from .lifecycle import SessionConfig, SessionLifecycle
+from .replay import configure_replays
 from .session import Session
 from .settings import Settings, parse_settings, settings_from_options
 from .store import SessionStore, utcnow
@@ -169,7 +169,7 @@ def configure(config: Configurator) -> None:
     config.include("pyramid_tm")
     config.set_session_factory(DBSessionFactory.from_settings(settings))
     config.add_tween("pyramid_dbsession.factory.session_tween_factory", under=EXCVIEW)
-    add_retry_pause(config, settings.retry_jitter)
+    configure_replays(config, settings.retry_jitter)
 
 
 __all__ = ["DBSessionFactory", "configure", "get_store", "session_tween_factory"]

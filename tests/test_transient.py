@@ -207,3 +207,37 @@ def test_row_changed_since_the_snapshot_is_replayed_as_a_session_conflict(make_t
     testapp.get("/incr")
     response = testapp.get("/read_then_incr")
     assert (response.text, attempts, retries.seen) == ("2", [1, 2], ["SessionConflict"])
+
+
+def conflict_at_commit_of(engine: Engine) -> Exception:
+    """The driver's error for a COMMIT that lost to a concurrent transaction."""
+    if engine.dialect.name == "postgresql":
+        return psycopg.errors.SerializationFailure("could not serialize access due to read/write dependencies")
+    if engine.dialect.name in {"mysql", "mariadb"}:
+        # Galera's certification failure, which the topology tests provoke for real
+        return pymysql.err.OperationalError(1213, "Deadlock found when trying to get lock", sqlstate="40001")
+    pytest.skip("SQLite's COMMIT does not lose to another transaction")
+
+
+def test_conflict_at_commit_rendered_by_a_catch_all_view_is_replayed(make_testapp, engine, retries, monkeypatch):
+    refused = conflict_at_commit_of(engine)
+
+    def configure(config: Configurator) -> None:
+        retries.configure(config)
+        config.add_view(lambda exc, request: Response("error", status=500), context=Exception)
+
+    testapp = make_testapp(configure)
+    testapp.get("/incr")
+    dialect = get_store(testapp.app.registry).engine.dialect
+    commit, lost = dialect.do_commit, []
+
+    def lose_first_commit(dbapi_connection: Any) -> None:
+        if not lost:
+            lost.append(refused)
+            dbapi_connection.rollback()  # the server ends a transaction whose COMMIT it refused
+            raise refused
+        commit(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_commit", lose_first_commit)
+    response = testapp.get("/incr")
+    assert (response.json, retries.seen) == (2, ["OperationalError"])
