@@ -61,6 +61,19 @@ class TransientDatabaseError(DBSessionError, TransientError):  # type: ignore[mi
         self.reason = reason
 
 
+class SnapshotConflict(SessionConflict):
+    """The database refused to write a session's row that changed since the transaction's snapshot.
+
+    A :class:`SessionConflict` (1020 under ``innodb_snapshot_isolation``,
+    40001 under ``REPEATABLE READ`` or ``SERIALIZABLE``); ``code`` is the
+    driver's error number or SQLSTATE.
+    """
+
+    def __init__(self, session_key: str, code: int | str) -> None:
+        super().__init__(session_key)
+        self.code = code
+
+
 def transient_code(error: BaseException) -> int | str | None:
     """Return the driver's code of a failure that a replay can cure, or None for any other error.
 
@@ -89,8 +102,9 @@ def transient_error(error: BaseException) -> TransientError | None:
     """Return the :class:`TransientError` to raise instead of ``error``, or None if a replay cannot cure it.
 
     A row that changed since the snapshot, reported by a statement on one
-    session's row, is that session's :class:`SessionConflict`; anything else
-    transient is a :class:`TransientDatabaseError`. The store's statements name
+    session's row, is that session's conflict (:class:`SnapshotConflict`, a
+    :class:`SessionConflict`); anything else transient is a
+    :class:`TransientDatabaseError`. The store's statements name
     the session's key ``key``, and SQLAlchemy keeps a failed statement's
     parameters on the error.
     """
@@ -101,7 +115,7 @@ def transient_error(error: BaseException) -> TransientError | None:
     log.info("session database refused a statement (%s: %s); the request may be replayed", code, reason)
     session_key = _session_key(error)
     if code in _ROW_CHANGED and session_key is not None:
-        return SessionConflict(session_key)
+        return SnapshotConflict(session_key, code)
     return TransientDatabaseError(code, reason)
 
 

@@ -78,10 +78,12 @@ def test_driver_error_that_sqlalchemy_did_not_wrap_is_not_transient():
 # -- what is raised instead ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["mariadb-1020-snapshot-conflict", "postgresql-40001-serialization-failure"])
-def test_row_changed_under_a_session_write_is_that_sessions_conflict(name):
+@pytest.mark.parametrize(
+    "name, code", [("mariadb-1020-snapshot-conflict", 1020), ("postgresql-40001-serialization-failure", "40001")]
+)
+def test_row_changed_under_a_session_write_is_that_sessions_conflict(name, code):
     error = transient_error(wrapped(TRANSIENT[name], {"key": SESSION_KEY, "data": "x"}))
-    assert isinstance(error, SessionConflict) and error.session_key == SESSION_KEY
+    assert isinstance(error, SessionConflict) and (error.session_key, error.code) == (SESSION_KEY, code)
 
 
 def test_row_changed_at_commit_is_a_transient_database_error():
@@ -206,7 +208,7 @@ def test_row_changed_since_the_snapshot_is_replayed_as_a_session_conflict(make_t
     testapp = make_testapp(configure, request_dbsession="dbsession")
     testapp.get("/incr")
     response = testapp.get("/read_then_incr")
-    assert (response.text, attempts, retries.seen) == ("2", [1, 2], ["SessionConflict"])
+    assert (response.text, attempts, retries.seen) == ("2", [1, 2], ["SnapshotConflict"])
 
 
 def conflict_at_commit_of(engine: Engine) -> Exception:
