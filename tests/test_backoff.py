@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from pyramid.config import Configurator
 
@@ -49,3 +51,8 @@ def test_include_pauses_before_each_replay():
 
 def test_zero_retry_jitter_adds_no_pause():
     assert registered_pauses({"dbsession.retry_jitter": "0"}) == []
+
+
+def test_include_without_pyramid_retry_adds_no_pause(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyramid_retry", None)  # as if it were not installed
+    assert registered_pauses({"dbsession.retry_jitter": "0.1"}) == []

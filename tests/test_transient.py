@@ -243,3 +243,23 @@ def test_conflict_at_commit_rendered_by_a_catch_all_view_is_replayed(make_testap
     monkeypatch.setattr(dialect, "do_commit", lose_first_commit)
     response = testapp.get("/incr")
     assert (response.json, retries.seen) == (2, ["OperationalError"])
+
+
+def test_lock_wait_timeout_in_an_app_statement_is_replayed(make_testapp, engine, snapshot_engine, retries):
+    refused = lock_timeout_of(engine)
+    raised: list[Exception] = []
+
+    def refuse_first_read(conn: Any, cursor: Any, sql: str, *rest: Any) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and not raised:
+            raised.append(refused)
+            raise refused
+
+    def configure(config: Configurator) -> None:
+        retries.configure(config)
+        add_snapshot_reader(snapshot_engine, lambda request: None)(config)
+
+    testapp = make_testapp(configure)
+    testapp.get("/incr")
+    with listening(snapshot_engine, "before_cursor_execute", refuse_first_read):
+        response = testapp.get("/read_then_incr")
+    assert (response.text, retries.seen) == ("2", ["OperationalError"])
