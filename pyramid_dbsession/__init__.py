@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .db.models import SessionRecord, metadata
 from .db.store import SessionStore
+from .db.transient import TransientDatabaseError
 from .errors import (
     BadPayload,
     BadSessionData,
@@ -45,6 +46,7 @@ __all__ = [
     "SessionStore",
     "SessionTooLarge",
     "SettingsError",
+    "TransientDatabaseError",
     "get_store",
     "includeme",
     "metadata",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
 
+from .backoff import DEFAULT_RETRY_JITTER, parse_retry_jitter
 from .codec import Serializer, resolve_serializer
 from .errors import SettingsError
 
@@ -59,6 +60,7 @@ class Settings:
     create_table: bool = False
     request_dbsession: str | None = None
     max_size: int = DEFAULT_MAX_SIZE
+    retry_jitter: float = DEFAULT_RETRY_JITTER
 
 
 def _text(key: str, raw: Any) -> str:
@@ -169,6 +171,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "create_table": _bool,
     "request_dbsession": _optional_text,
     "max_size": _seconds,
+    "retry_jitter": parse_retry_jitter,
 }
 #: Every ``dbsession.*`` key this package reads (besides ``dbsession.engine.*``).
 SETTING_NAMES = tuple(PREFIX + name for name in _PARSERS)

@@ -24,6 +24,7 @@ from ..errors import SettingsError
 from ..session import Session
 from ..settings import Settings, parse_settings, settings_from_options
 from .lifecycle import SessionConfig, SessionLifecycle
+from .replay import configure_replays
 from .transactions import joined_dbsession
 
 classImplements(Session, ISession)
@@ -151,6 +152,7 @@ def configure(config: Configurator) -> None:
     config.include("pyramid_tm")
     config.set_session_factory(DBSessionFactory.from_settings(settings))
     config.add_tween("pyramid_dbsession.adapters.pyramid.session_tween_factory", under=EXCVIEW)
+    configure_replays(config, settings.retry_jitter)
 
 
 __all__ = ["DBSessionFactory", "configure", "get_store", "session_tween_factory"]

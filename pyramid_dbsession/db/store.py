@@ -26,6 +26,7 @@ from ..settings import DEFAULT_MAX_SIZE
 from .fastread import DirectSelect
 from .models import SessionRecord, register_codec, sessions_table
 from .purge import Purge
+from .transient import transient_error
 
 log = logging.getLogger("pyramid_dbsession")
 
@@ -210,6 +211,8 @@ class SessionStore:
         try:
             yield
         except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+            if (transient := transient_error(exc)) is not None:
+                raise transient from exc  # a lost race, not a failure: keep the pools, log no error
             if _server_went_away(exc):
                 self.dispose()  # the next request starts on fresh connections
             reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc

@@ -1,21 +1,23 @@
 """The load test's server: the test views, pyramid_retry and waitress, in a process of their own.
 
-    python -m tests.load.server --url URL --secret SECRET [--threads 8]
+    python -m tests.load.server --url URL --secret SECRET [--threads 8] [--settings JSON] [--include NAME]
 
 prints ``serving on http://127.0.0.1:PORT`` once it listens, then serves until
 terminated. Errors go to stderr through :mod:`logging`, as waitress logs them.
 ``GET /stats`` returns the retries pyramid_retry made, by exception class.
+``--settings`` adds app settings (a JSON object), ``--include`` Pyramid includes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,8 +50,10 @@ class RetryCounter:
             return dict(self._counts)
 
 
-def make_load_app(url: str, secret: str, threads: int) -> Router:
-    """The test views under pyramid_tm and pyramid_retry, with ``/stats``."""
+def make_load_app(
+    url: str, secret: str, threads: int, extra: dict[str, Any] | None = None, includes: Sequence[str] = ()
+) -> Router:
+    """The test views under pyramid_tm and pyramid_retry, with ``/stats``, ``extra`` settings and ``includes``."""
     retries = RetryCounter()
 
     def stats(request: Request) -> dict[str, Any]:
@@ -61,6 +65,8 @@ def make_load_app(url: str, secret: str, threads: int) -> Router:
         config.add_subscriber(retries.record, IBeforeRetry)
         config.add_route("stats", "/stats")
         config.add_view(stats, route_name="stats", renderer="json")
+        for name in includes:
+            config.include(name)
 
     settings = {
         "dbsession.url": url,
@@ -70,6 +76,7 @@ def make_load_app(url: str, secret: str, threads: int) -> Router:
         # One connection per waitress thread; no pool_pre_ping: the store heals its pools itself.
         "dbsession.engine.pool_size": str(threads),
         "dbsession.engine.max_overflow": "0",
+        **(extra or {}),
     }
     return make_app(settings, configure)
 
@@ -78,9 +85,17 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def running_server(url: str, secret: str, threads: int, log_path: Path) -> Iterator[str]:
+def running_server(
+    url: str,
+    secret: str,
+    threads: int,
+    log_path: Path,
+    extra: dict[str, Any] | None = None,
+    includes: Sequence[str] = (),
+) -> Iterator[str]:
     """Run the load server in a child process; yield its base URL; its log goes to ``log_path``."""
     command = [sys.executable, "-m", "tests.load.server", "--url", url, "--secret", secret, "--threads", str(threads)]
+    command += ["--settings", json.dumps(extra or {}), *(f"--include={name}" for name in includes)]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=log, text=True)
         try:
@@ -102,12 +117,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--settings", type=json.loads, default={})
+    parser.add_argument("--include", action="append", default=[])
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     server = waitress.create_server(
-        make_load_app(args.url, args.secret, args.threads),
+        make_load_app(args.url, args.secret, args.threads, args.settings, args.include),
         host="127.0.0.1",
         port=0,
         threads=args.threads,
