@@ -207,6 +207,13 @@ def test_orm_loaded_row_decodes_with_its_own_apps_secret(make_testapp, engine):
     assert orm_record(engine).get_decoded() == {"app": "first"}
 
 
+def test_orm_loaded_row_decodes_beside_a_store_with_its_secret_but_another_serializer(make_testapp, engine):
+    first = make_testapp()
+    first.get("/set", {"app": "first"})
+    make_testapp(serializer="json")  # the same secret, reading JSON only
+    assert orm_record(engine).get_decoded() == {"app": "first"}
+
+
 def test_orm_loaded_row_signed_by_no_open_store_names_store_decode(make_testapp, engine):
     testapp = make_testapp()
     testapp.get("/set", {"a": "1"})

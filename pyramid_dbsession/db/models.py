@@ -11,7 +11,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ..errors import BadSignature, DBSessionError
+from ..errors import BadPayload, BadSignature, DBSessionError
 
 if TYPE_CHECKING:
     from ..codec import Codec
@@ -87,12 +87,16 @@ class SessionRecord(Base):
         codecs = list(_codecs)
         if not codecs:
             raise DBSessionError("no session store is open in this process: decode the row with store.decode(record)")
+        undecodable: BadPayload | None = None
         for codec in codecs:
             try:
-                payload = codec.verify(self.session_key, self.session_data)
+                return codec.decode(self.session_key, self.session_data)
             except BadSignature:
                 continue
-            return codec.loads(payload)
+            except BadPayload as exc:  # the right secret, but another app's serializer
+                undecodable = exc
+        if undecodable is not None:
+            raise undecodable
         raise BadSignature(
             "signature does not match the secrets of any session store open in this process: "
             "decode the row with the right store's store.decode(record)"
