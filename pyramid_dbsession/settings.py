@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .backoff import DEFAULT_RETRY_JITTER, parse_retry_jitter
 from .codec import Serializer, resolve_serializer
@@ -49,7 +49,8 @@ class Settings:
     cookie_name: str = "session"
     cookie_path: str = "/"
     cookie_domain: str | None = None
-    cookie_secure: bool = False
+    #: True, False, or ``"auto"``: Secure on requests made over https.
+    cookie_secure: bool | Literal["auto"] = "auto"
     cookie_httponly: bool = True
     cookie_samesite: str | None = "Lax"
     cookie_max_age: int | CookieAge | None = FOLLOW_TIMEOUT
@@ -73,6 +74,15 @@ def _optional_text(key: str, raw: Any) -> str | None:
     if raw is None or (isinstance(raw, str) and raw.strip().lower() in {"", "none"}):
         return None
     return _text(key, raw)
+
+
+def _secure(key: str, raw: Any) -> bool | Literal["auto"]:
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _bool(key, raw)
+    except SettingsError:
+        raise SettingsError(f"{key} must be true or false (yes/no, on/off, 1/0) or auto, got {raw!r}") from None
 
 
 def _bool(key: str, raw: Any) -> bool:
@@ -160,7 +170,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "cookie_name": _text,
     "cookie_path": _text,
     "cookie_domain": _optional_text,
-    "cookie_secure": _bool,
+    "cookie_secure": _secure,
     "cookie_httponly": _bool,
     "cookie_samesite": _samesite,
     "cookie_max_age": _cookie_max_age,
@@ -238,13 +248,14 @@ def _check_known(keys: list[str]) -> None:
         raise SettingsError(f"unknown setting {key!r}{hint}")
 
 
-def _sends_secure(cookie_secure: bool) -> bool:
+def _sends_secure(cookie_secure: bool | Literal["auto"]) -> bool:
     """Whether every cookie a browser keeps carries ``Secure``.
 
     The ``__Host-`` and ``__Secure-`` prefixes and ``SameSite=None`` need it.
     """
     # The one place that decides it, for every rule that needs Secure.
-    return cookie_secure is True
+    # ``auto`` sends it on https; over http a browser refuses such cookies anyway.
+    return cookie_secure is True or cookie_secure == "auto"
 
 
 def _check_cookie(settings: Settings) -> None:

@@ -12,6 +12,7 @@ from pyramid_dbsession.plan import CookieAction, WritePlan
 from pyramid_dbsession.settings import Settings
 
 POLICY = CookiePolicy(Settings(secrets=("x" * 32,)))
+SECURE = CookiePolicy(Settings(secrets=("x" * 32,), cookie_secure=True))
 SET = WritePlan(cookie=CookieAction.SET, max_age=None)
 DELETE = WritePlan(cookie=CookieAction.DELETE)
 
@@ -36,14 +37,46 @@ def test_cookie_follows_the_plan_only_once_committed(plan, committed, expected):
     [
         ([], None, False, []),
         ([], None, True, [("Vary", "Cookie")]),
-        ([], "c", False, [("Set-Cookie", "c"), ("Vary", "Cookie")]),
+        ([], "c", False, [("Set-Cookie", "c"), ("Cache-Control", "private"), ("Vary", "Cookie")]),
+        (
+            [("Cache-Control", "public, max-age=60, s-maxage=600")],
+            "c",
+            False,
+            [("Cache-Control", "private, max-age=60"), ("Set-Cookie", "c"), ("Vary", "Cookie")],
+        ),
+        (
+            [("Cache-Control", "no-store")],
+            "c",
+            False,
+            [("Cache-Control", "no-store"), ("Set-Cookie", "c"), ("Vary", "Cookie")],
+        ),
+        ([("Cache-Control", "public")], None, True, [("Cache-Control", "public"), ("Vary", "Cookie")]),
         ([("Vary", "Accept-Encoding")], None, True, [("Vary", "Accept-Encoding, Cookie")]),
         ([("vary", "cookie")], None, True, [("vary", "cookie")]),
         ([("Vary", "*")], None, True, [("Vary", "*")]),
     ],
-    ids=["untouched", "read", "set", "merged into an existing Vary", "already there", "vary star"],
+    ids=[
+        "untouched",
+        "read",
+        "set: private",
+        "set: shared caching dropped",
+        "set: no-store kept",
+        "read: caching left alone",
+        "merged into an existing Vary",
+        "already there",
+        "vary star",
+    ],
 )
 def test_session_headers(before, set_cookie, accessed, after):
     headers = list(before)
     add_session_headers(headers, set_cookie, accessed)
     assert headers == after
+
+
+@pytest.mark.parametrize(
+    ("policy", "https", "secure"),
+    [(POLICY, True, True), (POLICY, False, False), (SECURE, False, True)],
+    ids=["auto over https", "auto over http", "true over http"],
+)
+def test_secure_follows_the_scheme_under_auto(policy, https, secure):
+    assert ("; secure" in policy.header_for(SET, True, "abc", https=https).lower()) is secure

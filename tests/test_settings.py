@@ -36,7 +36,7 @@ def parse(**extra):
 def test_defaults_match_the_readme():
     settings = parse()
     assert (settings.cookie_name, settings.cookie_path, settings.cookie_domain) == ("session", "/", None)
-    assert (settings.cookie_secure, settings.cookie_httponly, settings.cookie_samesite) == (False, True, "Lax")
+    assert (settings.cookie_secure, settings.cookie_httponly, settings.cookie_samesite) == ("auto", True, "Lax")
     assert settings.cookie_max_age is FOLLOW_TIMEOUT
     assert (settings.timeout, settings.reissue_time, settings.absolute_timeout) == (1209600, 120960, None)
     assert settings.detect_changes is True and settings.create_table is False
@@ -255,7 +255,7 @@ def test_samesite_none_with_secure_is_accepted():
     ("extra", "message"),
     [
         (
-            {"cookie_name": "__Host-session"},
+            {"cookie_name": "__Host-session", "cookie_secure": "false"},
             r"dbsession\.cookie_name '__Host-session' requires dbsession\.cookie_secure = true, got False",
         ),
         (
@@ -267,7 +267,7 @@ def test_samesite_none_with_secure_is_accepted():
             r"dbsession\.cookie_name '__Host-session' requires no dbsession\.cookie_domain, got 'example\.com'",
         ),
         (
-            {"cookie_name": "__host-session"},
+            {"cookie_name": "__host-session", "cookie_secure": "false"},
             r"dbsession\.cookie_name '__host-session' requires dbsession\.cookie_secure = true, got False",
         ),
         (
@@ -275,7 +275,7 @@ def test_samesite_none_with_secure_is_accepted():
             r"dbsession\.cookie_name '__Secure-session' requires dbsession\.cookie_secure = true, got False",
         ),
         (
-            {"cookie_samesite": "None"},
+            {"cookie_samesite": "None", "cookie_secure": "false"},
             r"dbsession\.cookie_samesite = none requires dbsession\.cookie_secure = true .*, got False",
         ),
     ],
@@ -288,12 +288,14 @@ def test_cookie_attributes_browsers_refuse_name_the_settings_involved(extra, mes
 
 def test_factory_options_with_a_host_prefix_without_secure_are_an_error():
     with pytest.raises(SettingsError, match=r"dbsession\.cookie_name '__Host-s' requires dbsession\.cookie_secure"):
-        DBSessionFactory("sqlite://", SECRET, cookie_name="__Host-s")
+        DBSessionFactory("sqlite://", SECRET, cookie_name="__Host-s", cookie_secure=False)
 
 
 def test_middleware_options_with_samesite_none_without_secure_are_an_error():
     with pytest.raises(SettingsError, match=r"dbsession\.cookie_samesite = none requires dbsession\.cookie_secure"):
-        SessionMiddleware(lambda environ, start_response: [], "sqlite://", SECRET, cookie_samesite="none")
+        SessionMiddleware(
+            lambda environ, start_response: [], "sqlite://", SECRET, cookie_samesite="none", cookie_secure=False
+        )
 
 
 def test_cookie_max_age_none_means_a_browser_session_cookie():

@@ -37,9 +37,15 @@ class SessionLifecycle:
     """
 
     def __init__(
-        self, config: SessionConfig, cookie_header: str | None, locking: Callable[[], Executor] | None = None
+        self,
+        config: SessionConfig,
+        cookie_header: str | None,
+        locking: Callable[[], Executor] | None = None,
+        *,
+        https: bool = False,
     ) -> None:
         self._config = config
+        self._https = https
         self._locking = locking
         self._session_ids, cookie_sent = config.cookies.read(cookie_header)
         self.session = Session(self._load, config.policy, config.store.now, cookie_sent=cookie_sent)
@@ -80,10 +86,13 @@ class SessionLifecycle:
         loaded = self.session.loaded
         session_id = self.outcome.session_id or (None if loaded is None else loaded.session_id)
         committed = if_committed or self.outcome.committed
-        return self._config.cookies.header_for(self.plan, committed, session_id)
+        return self._config.cookies.header_for(self.plan, committed, session_id, https=self._https)
 
-    def add_headers(self, headers: Headers, *, if_committed: bool = False) -> str | None:
-        """Add Set-Cookie and ``Vary: Cookie`` to ``headers`` as the request calls for; return the Set-Cookie value."""
+    def add_headers(self, headers: Headers, where: str, *, if_committed: bool = False) -> str | None:
+        """Add the session's headers to ``headers`` (see :func:`add_session_headers`); return the Set-Cookie value.
+
+        ``where`` names the route or path in a warning about a cacheable response.
+        """
         set_cookie = self.set_cookie(if_committed=if_committed)
-        add_session_headers(headers, set_cookie, self.session.accessed)
+        add_session_headers(headers, set_cookie, self.session.accessed, where)
         return set_cookie

@@ -74,7 +74,8 @@ class DBSessionFactory:
         environ = request.environ
         replaying = environ.get("retry.attempt", 0) > 0 and environ.get("tm.active")
         locking = partial(self._dbsession, request) if replaying else None
-        lifecycle = SessionLifecycle(self._config, environ.get("HTTP_COOKIE"), locking)
+        https = environ.get("wsgi.url_scheme") == "https"
+        lifecycle = SessionLifecycle(self._config, environ.get("HTTP_COOKIE"), locking, https=https)
         setattr(request, _LIFECYCLE_ATTR, lifecycle)
         request.add_response_callback(_cookie_callback(lifecycle))
         if environ.get("tm.active"):
@@ -103,7 +104,8 @@ class DBSessionFactory:
 
 def _cookie_callback(lifecycle: SessionLifecycle) -> Callable[[Request, Response], None]:
     def set_cookie(request: Request, response: Response) -> None:
-        lifecycle.add_headers(response.headerlist)
+        route = request.matched_route
+        lifecycle.add_headers(response.headerlist, f"route {route.name!r}" if route else request.path)
 
     return set_cookie
 

@@ -56,7 +56,8 @@ class SessionMiddleware:
         self._config = SessionConfig(settings, self.store)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        lifecycle = SessionLifecycle(self._config, environ.get("HTTP_COOKIE"))
+        https = environ.get("wsgi.url_scheme") == "https"
+        lifecycle = SessionLifecycle(self._config, environ.get("HTTP_COOKIE"), https=https)
         environ[ENVIRON_KEY] = lifecycle.session
 
         def session_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -65,7 +66,7 @@ class SessionMiddleware:
                 lifecycle.save(manager)
             outcome = lifecycle.outcome
             joined = manager is not None and outcome is not None and not outcome.committed
-            set_cookie = lifecycle.add_headers(headers, if_committed=joined)
+            set_cookie = lifecycle.add_headers(headers, environ.get("PATH_INFO", "/"), if_committed=joined)
             if joined and outcome is not None and set_cookie is not None:
                 outcome.on_end(partial(_take_back, headers, ("Set-Cookie", set_cookie)))
             return start_response(status, headers, exc_info)
