@@ -16,7 +16,11 @@ out. The rules, in the order they apply:
   was read (the data is compared only when the request changed it, or handed
   out a mutable value with ``detect_changes`` on), guarded by its version.
 - The expiry is the idle timeout (or the session's own, ``set_expiry()``)
-  from now, capped by the absolute timeout. A stored row keeps its expiry
+  from now, capped by the absolute timeout. A session first stored by a
+  browser that never sent a session cookie is *unconfirmed*: its row lives at
+  most the unconfirmed timeout (bots that never return leave short-lived
+  rows), and the first request that presents its cookie confirms it, moving
+  the expiry to the full timeout in one write. A stored row keeps its expiry
   until the reissue time has passed, the session's own expiry changed, or the
   new expiry is earlier; an unchanged row whose reissue time has passed is
   touched: only its expiry moves.
@@ -51,6 +55,8 @@ class LoadedRow:
     payload: bytes
     #: The session's own expiry (``_expiry``) as stored.
     own_expiry: int | None
+    #: False for a row no request has presented the cookie of since it was stored.
+    confirmed: bool = True
 
 
 #: What loading a session returns: the live row read for the request (or None) and its data.
@@ -66,17 +72,20 @@ class Policy:
     absolute: timedelta | None
     cookie_max_age: int | CookieAge | None
     detect_changes: bool
+    unconfirmed: timedelta | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
         """Take the plan's settings from validated :class:`Settings`."""
         absolute = settings.absolute_timeout
+        unconfirmed = settings.unconfirmed_timeout
         return cls(
             timeout=timedelta(seconds=settings.timeout),
             reissue=timedelta(seconds=settings.reissue_time),
             absolute=None if absolute is None else timedelta(seconds=absolute),
             cookie_max_age=settings.cookie_max_age,
             detect_changes=settings.detect_changes,
+            unconfirmed=None if unconfirmed is None else timedelta(seconds=unconfirmed),
         )
 
 
@@ -105,6 +114,8 @@ class Insert:
     payload: bytes
     created: datetime
     expire_date: datetime
+    #: False while no later request has shown that the browser keeps the cookie.
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -193,7 +204,9 @@ def expiry(loaded: LoadedRow | None, recorded: Recorded, now: datetime, policy: 
     data = recorded.data or {}
     expire = _fresh_expiry(data, recorded.created, now, policy)
     row = _row_kept(loaded, recorded)
-    if row is None or own_expiry(data) != row.own_expiry:
+    if row is None and loaded is None and policy.unconfirmed is not None:
+        return min(expire, now + policy.unconfirmed)
+    if row is None or not row.confirmed or own_expiry(data) != row.own_expiry:
         return expire
     if expire < row.expire_date and recorded.modified:
         return expire
@@ -238,10 +251,15 @@ def plan_write(
     expire = expiry(loaded, recorded, now, policy)
     max_age = _max_age(data, expire, now, policy)
     if row is None:
-        insert = Insert(dumps(dict(data)), recorded.created, expire)
+        # Only a browser that presented a live session's cookie has shown it keeps cookies.
+        confirmed = loaded is not None or policy.unconfirmed is None
+        insert = Insert(dumps(dict(data)), recorded.created, expire, confirmed)
         return WritePlan(delete=delete, insert=insert, cookie=CookieAction.SET, max_age=max_age, expire_date=expire)
     update = touch = None
-    if recorded.modified or (policy.detect_changes and recorded.exposed):
+    if not row.confirmed:
+        # The cookie came back: confirm the row (its version leaves 0) with the full expiry.
+        update = Update(row.session_key, row.version, dumps(dict(data)), expire)
+    elif recorded.modified or (policy.detect_changes and recorded.exposed):
         payload = dumps(dict(data))
         # A touch only moves an expiry forward: an earlier one is written with the data.
         if payload != row.payload or expire < row.expire_date:

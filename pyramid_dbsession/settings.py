@@ -57,6 +57,8 @@ class Settings:
     timeout: int = DEFAULT_TIMEOUT
     reissue_time: int = DEFAULT_TIMEOUT // 10
     absolute_timeout: int | None = None
+    #: How long a new session's first row lives until a later request shows its cookie came back.
+    unconfirmed_timeout: int | None = 3600
     detect_changes: bool = True
     create_table: bool = False
     request_dbsession: str | None = None
@@ -177,6 +179,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "timeout": _seconds,
     "reissue_time": _non_negative,
     "absolute_timeout": _optional_seconds,
+    "unconfirmed_timeout": _optional_seconds,
     "detect_changes": _bool,
     "create_table": _bool,
     "request_dbsession": _optional_text,

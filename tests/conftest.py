@@ -83,6 +83,9 @@ def settings(engine: Engine) -> dict[str, Any]:
     return {
         "dbsession.url": engine.url.render_as_string(hide_password=False),
         "dbsession.secret": SECRET,
+        # The suite was written for sessions that live the full timeout from their first request;
+        # tests/test_unconfirmed.py turns the short first lifetime back on.
+        "dbsession.unconfirmed_timeout": "none",
     }
 
 

@@ -193,6 +193,40 @@ CASES = {
         ),
         replace(POLICY, cookie_max_age=3600),
     ),
+    "a first session is stored unconfirmed, for the unconfirmed timeout": Case(
+        None,
+        Recorded({"a": 1}, NOW, modified=True),
+        WritePlan(
+            insert=Insert(dumps({"a": 1}), NOW, NOW + HOUR, confirmed=False),
+            cookie=CookieAction.SET,
+            max_age=3600,
+            expire_date=NOW + HOUR,
+        ),
+        replace(POLICY, unconfirmed=HOUR),
+    ),
+    "its cookie coming back confirms it for the full timeout": Case(
+        replace(row({"a": 1}, expires_in=HOUR - timedelta(minutes=1)), confirmed=False),
+        Recorded({"a": 1}, CREATED),
+        WritePlan(
+            update=Update("key", 7, dumps({"a": 1}), NOW + 14 * DAY),
+            cookie=CookieAction.SET,
+            max_age=TWO_WEEKS,
+            expire_date=NOW + 14 * DAY,
+        ),
+        replace(POLICY, unconfirmed=HOUR),
+    ),
+    "a session regenerated from a live row is stored confirmed": Case(
+        replace(row({"a": 1}), confirmed=False),
+        Recorded({"a": 1}, CREATED, modified=True, regenerated=True, cookie_sent=True),
+        WritePlan(
+            delete=Delete("key", 7),
+            insert=Insert(dumps({"a": 1}), CREATED, NOW + 14 * DAY),
+            cookie=CookieAction.SET,
+            max_age=TWO_WEEKS,
+            expire_date=NOW + 14 * DAY,
+        ),
+        replace(POLICY, unconfirmed=HOUR),
+    ),
 }
 
 

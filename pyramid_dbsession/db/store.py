@@ -34,6 +34,8 @@ log = logging.getLogger("pyramid_dbsession")
 Executor = Connection | ORMSession
 
 _NEW_ID_ATTEMPTS = 5
+#: The version of a row stored for a browser that has not yet sent its cookie back.
+UNCONFIRMED_VERSION = 0
 
 _t = sessions_table
 _LOAD = sa.select(_t.c.session_data, _t.c.expire_date, _t.c.created, _t.c.version).where(
@@ -86,13 +88,13 @@ def _server_went_away(exc: Exception) -> bool:
 
 def _insert_ignoring_duplicates(dialect_name: str) -> Any:
     """Return an INSERT that inserts nothing, instead of failing, when the key exists."""
-    values = {
+    values: dict[str, Any] = {
         "session_key": sa.bindparam("key"),
         "session_data": sa.bindparam("data"),
         "data_size": sa.bindparam("size"),
         "created": sa.bindparam("created"),
         "expire_date": sa.bindparam("expire"),
-        "version": 1,
+        "version": sa.bindparam("version"),
     }
     if dialect_name in {"mysql", "mariadb"}:
         statement = _t.insert().values(values).prefix_with("IGNORE")
@@ -165,7 +167,14 @@ class SessionStore:
                 log.warning("ignoring stored session %s: %s", session_key[:12], exc.reason)
                 continue
             row = LoadedRow(
-                session_id, session_key, stored.version, stored.created, stored.expire_date, payload, own_expiry(data)
+                session_id,
+                session_key,
+                stored.version,
+                stored.created,
+                stored.expire_date,
+                payload,
+                own_expiry(data),
+                confirmed=stored.version > 0,
             )
             return row, data
         return None, {}
@@ -256,7 +265,8 @@ class SessionStore:
             session_id = new_session_id()
             session_key = session_key_for(session_id)
             text = self._signed(session_key, insert.payload)
-            if self.insert(executor, session_key, text, insert.created, insert.expire_date):
+            version = 1 if insert.confirmed else UNCONFIRMED_VERSION
+            if self.insert(executor, session_key, text, insert.created, insert.expire_date, version):
                 return session_id
         raise DBSessionError(f"no free session id after {_NEW_ID_ATTEMPTS} attempts")
 
@@ -266,9 +276,27 @@ class SessionStore:
             raise SessionTooLarge(len(text), self.max_size)
         return text
 
-    def insert(self, executor: Executor, session_key: str, data: str, created: datetime, expire_date: datetime) -> bool:
-        """Insert a new row; return False, inserting nothing, if the key is taken."""
-        params = {"key": session_key, "data": data, "size": len(data), "created": created, "expire": expire_date}
+    def insert(
+        self,
+        executor: Executor,
+        session_key: str,
+        data: str,
+        created: datetime,
+        expire_date: datetime,
+        version: int = 1,
+    ) -> bool:
+        """Insert a new row; return False, inserting nothing, if the key is taken.
+
+        ``version`` 0 (:data:`UNCONFIRMED_VERSION`) marks a row whose cookie has not come back yet.
+        """
+        params = {
+            "key": session_key,
+            "data": data,
+            "size": len(data),
+            "created": created,
+            "expire": expire_date,
+            "version": version,
+        }
         return bool(self._execute(executor, self._insert, params).rowcount == 1)
 
     def update(self, executor: Executor, session_key: str, version: int, data: str, expire_date: datetime) -> bool:
