@@ -80,8 +80,10 @@ def resolve_serializer(spec: Any, *, setting: str = "dbsession.serializer") -> S
 class Codec:
     """Encode and decode session data, signed with the first secret and verified with any."""
 
-    def __init__(self, secrets: tuple[str, ...], serializer: Serializer) -> None:
+    def __init__(self, secrets: tuple[str, ...], serializer: Serializer, fallback: Serializer | None = None) -> None:
         self.serializer = serializer
+        #: Reads what ``serializer`` cannot (data stored before a change of serializer).
+        self.fallback = fallback
         self._keys = [hashlib.sha256(_KEY_CONTEXT + secret.encode("utf-8")).digest() for secret in secrets]
 
     def dumps(self, data: dict[str, Any]) -> bytes:
@@ -117,7 +119,14 @@ class Codec:
         try:
             data = self.serializer.loads(payload)
         except Exception as exc:  # a serializer may raise anything on bad bytes
-            raise BadPayload(f"data cannot be deserialized: {type(exc).__name__}") from None
+            if self.fallback is None:
+                raise BadPayload(f"data cannot be deserialized: {type(exc).__name__}") from None
+            try:
+                # Signed by us, so as trusted as the current format; rewritten at the next write.
+                data = self.fallback.loads(payload)
+            except Exception as fallback_exc:
+                reason = f"{type(exc).__name__}, and by the fallback serializer: {type(fallback_exc).__name__}"
+                raise BadPayload(f"data cannot be deserialized: {reason}") from None
         if not isinstance(data, dict):
             raise BadPayload(f"data is a {type(data).__name__}, not a dict")
         return data

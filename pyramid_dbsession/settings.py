@@ -46,6 +46,7 @@ class Settings:
     url: str | None = None
     engine_options: Mapping[str, Any] = field(default_factory=dict)
     serializer: Serializer = field(default_factory=lambda: resolve_serializer("pickle"))
+    fallback_serializer: Serializer | None = None
     cookie_name: str = "session"
     cookie_path: str = "/"
     cookie_domain: str | None = None
@@ -159,6 +160,12 @@ def _serializer(key: str, raw: Any) -> Serializer:
     return resolve_serializer(raw, setting=key)
 
 
+def _optional_serializer(key: str, raw: Any) -> Serializer | None:
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in {"", "none"}):
+        return None
+    return _serializer(key, raw)
+
+
 def _cookie_max_age(key: str, raw: Any) -> int | CookieAge | None:
     if raw is FOLLOW_TIMEOUT:
         return CookieAge.FOLLOW_TIMEOUT
@@ -169,6 +176,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "secret": _secrets,
     "url": _optional_text,
     "serializer": _serializer,
+    "fallback_serializer": _optional_serializer,
     "cookie_name": _text,
     "cookie_path": _text,
     "cookie_domain": _optional_text,

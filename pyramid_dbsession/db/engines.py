@@ -42,7 +42,7 @@ def open_store(
     Made from the URL, reads get a pool of their own in autocommit mode; an
     in-memory SQLite database lives in one connection that everything shares.
     """
-    codec = Codec(settings.secrets, settings.serializer)
+    codec = Codec(settings.secrets, settings.serializer, settings.fallback_serializer)
     reader = None
     if engine is None:
         options = _engine_options(settings)
