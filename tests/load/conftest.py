@@ -1,4 +1,4 @@
-"""The private PostgreSQL cluster, the ``--load-long`` option and the figures printed at the end.
+"""The private PostgreSQL cluster and the ``--load-long`` option.
 
 The option is read from this directory's conftest, so pass the directory on the
 command line for the long run: ``pytest tests/load --load-long``.
@@ -17,8 +17,6 @@ from pyramid_dbsession.models import create_table, sessions_table
 
 from .cluster import ClusterUnavailable, PrivateCluster
 
-FIGURES = pytest.StashKey[list[tuple[str, list[str]]]]()
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -27,33 +25,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the load tests for minutes with more clients, instead of seconds",
     )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[FIGURES] = []
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    for title, lines in config.stash.get(FIGURES, []):
-        terminalreporter.write_sep("-", title)
-        for line in lines:
-            terminalreporter.write_line(line)
-
-
-class Figures:
-    """Lines a test wants printed in the terminal summary, figures measured under load."""
-
-    def __init__(self, config: pytest.Config, title: str) -> None:
-        self._config = config
-        self._title = title
-
-    def add(self, lines: list[str]) -> None:
-        self._config.stash[FIGURES].append((self._title, lines))
-
-
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Figures:
-    return Figures(request.config, request.node.nodeid)
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from ..conftest import Figures
 from .check import check_sessions
 from .client import LoadPlan, LoadReport, LoadRun
 from .cluster import PrivateCluster
-from .conftest import Figures
 from .server import running_server
 
 SECRET = "load-test-secret-that-is-long-enough-to-be-real"
@@ -66,7 +66,7 @@ def test_load_keeps_every_acknowledged_increment(
         report = run.join()
         retried = retries(base_url)
     check = check_sessions(load_engine, SECRET, report.sessions)
-    figures.add([*report.lines(), retry_line(retried), *check.lines()])
+    figures.add(*report.lines(), retry_line(retried), *check.lines())
     assert report.unexpected_count == 0, report.unexpected
     assert check.lost == 0 and check.exact == check.checked, check.problems
     assert report.server_errors == report.provoked.get("view raised", 0)
@@ -102,13 +102,11 @@ def test_database_restart_fails_requests_cleanly_and_loses_nothing(
         retried = retries(base_url)
     check = check_sessions(load_engine, SECRET, report.sessions)
     figures.add(
-        [
-            *report.lines(),
-            retry_line(retried),
-            f"outage: {report.provoked.get('database down', 0)} requests failed while PostgreSQL was down; "
-            f"{requests_after} requests after it; {sessions_before} sessions written before it",
-            *check.lines(),
-        ]
+        *report.lines(),
+        retry_line(retried),
+        f"outage: {report.provoked.get('database down', 0)} requests failed while PostgreSQL was down; "
+        f"{requests_after} requests after it; {sessions_before} sessions written before it",
+        *check.lines(),
     )
     assert report.provoked.get("database down", 0) > 0 and requests_after > 0
     assert " ERROR pyramid_dbsession" in log_path.read_text()  # the failure was logged, naming the database
