@@ -18,12 +18,10 @@ on each repeat; the figures are medians of all the timed calls.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.router import Router
+from requests import environ_for as request_environ  # benchmarks/requests.py, beside this file
 
 from pyramid_dbsession import SessionStore, get_store
 from pyramid_dbsession.ids import new_session_id, session_key_for
@@ -80,22 +79,8 @@ def build_app(url: str, threshold: int | None) -> Router:
 
 
 def environ_for(path: str, cookie: str | None) -> dict[str, Any]:
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
+    """The request benchmark's GET environ, with the session cookie if given."""
+    environ = request_environ(path)
     if cookie is not None:
         environ["HTTP_COOKIE"] = cookie
     return environ

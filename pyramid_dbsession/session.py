@@ -82,10 +82,6 @@ class Session(MutableMapping[str, Any]):
 
     # -- loading and recording ---------------------------------------------------------
 
-    @property
-    def _dict(self) -> dict[str, Any]:
-        return self._load()
-
     def _load(self) -> dict[str, Any]:
         self.accessed = True
         if self._data is None:
@@ -94,12 +90,12 @@ class Session(MutableMapping[str, Any]):
         return self._data
 
     def _read(self, key: str) -> dict[str, Any]:
-        data = self._dict
+        data = self._load()
         self.read_keys.add(key)
         return data
 
     def _read_everything(self) -> dict[str, Any]:
-        data = self._dict
+        data = self._load()
         self.read_all = True
         return data
 
@@ -144,7 +140,7 @@ class Session(MutableMapping[str, Any]):
         return self._hand_out(key, data[key]) if key in data else default
 
     def __contains__(self, key: object) -> bool:
-        data = self._dict
+        data = self._load()
         if isinstance(key, str):
             self.read_keys.add(key)
         return key in data
@@ -203,7 +199,7 @@ class Session(MutableMapping[str, Any]):
     # -- writing ---------------------------------------------------------------------------
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._dict[key] = value
+        self._load()[key] = value
         self._wrote(key)
 
     def __delitem__(self, key: str) -> None:
@@ -234,14 +230,14 @@ class Session(MutableMapping[str, Any]):
         return self._hand_out(key, data[key])
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
-        data = self._dict
+        data = self._load()
         items = dict(other, **kwargs)
         if items:
             data.update(items)
             self._wrote(*items)
 
     def clear(self) -> None:
-        data = self._dict
+        data = self._load()
         if data:
             keys = list(data)
             data.clear()
@@ -256,7 +252,7 @@ class Session(MutableMapping[str, Any]):
 
         Data set afterwards goes to a brand new session with a new id.
         """
-        data = self._dict
+        data = self._load()
         self._wrote(*data)
         data.clear()
         self.invalidated = True

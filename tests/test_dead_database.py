@@ -133,3 +133,14 @@ def test_missing_sqlite_file_fails_cleanly_and_recovers(tmp_path, caplog):
         assert testapp.get("/show").json == {"a": "1"}
     finally:
         get_store(app.registry).dispose()
+
+
+def test_failed_write_hides_its_parameters_from_the_error_and_the_log(tmp_path, caplog):
+    app = make_app({"dbsession.url": f"sqlite:///{tmp_path / 'no-table.sqlite'}", "dbsession.secret": SECRET})
+    try:
+        with caplog.at_level(logging.INFO, logger="pyramid_dbsession"), pytest.raises(sa.exc.DBAPIError) as failed:
+            webtest.TestApp(app).get("/set", {"card": "4111-1111-1111-1111"})
+    finally:
+        get_store(app.registry).dispose()
+    # The data goes to the database signed and base64-encoded: what must stay out is the parameter list.
+    assert "parameters hidden" in str(failed.value) and "session_data" not in caplog.text

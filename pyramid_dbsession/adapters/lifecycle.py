@@ -56,11 +56,6 @@ class SessionLifecycle:
     def _load(self) -> Loaded:
         return self._config.store.read(self._session_ids, None if self._locking is None else self._locking())
 
-    @property
-    def saved(self) -> bool:
-        """Whether the end of the request was planned and run."""
-        return self.plan is not None
-
     def save(
         self, manager: transaction.TransactionManager | None, dbsession: Callable[[], ORMSession] | None = None
     ) -> Outcome | None:
