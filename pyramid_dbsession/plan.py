@@ -24,6 +24,11 @@ out. The rules, in the order they apply:
   until the reissue time has passed, the session's own expiry changed, or the
   new expiry is earlier; an unchanged row whose reissue time has passed is
   touched: only its expiry moves.
+- The row records its principal: ``str()`` of the ``principal_key`` value.
+  A row stored with a principal, or rewritten with a principal it did not
+  have, counts against ``max_sessions_per_principal``; ``end_other_sessions()``
+  ends the principal's other rows. (Rotation when the principal changes is
+  the session's doing: it regenerates the id there and then.)
 - The cookie is sent again only when the row's id or expiry changes, and
   only if the transaction that runs the plan commits.
 """
@@ -73,6 +78,9 @@ class Policy:
     cookie_max_age: int | CookieAge | None
     detect_changes: bool
     unconfirmed: timedelta | None = None
+    #: The session key naming the session's user, or None.
+    principal_key: str | None = None
+    rotate_on_principal_change: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -86,6 +94,8 @@ class Policy:
             cookie_max_age=settings.cookie_max_age,
             detect_changes=settings.detect_changes,
             unconfirmed=None if unconfirmed is None else timedelta(seconds=unconfirmed),
+            principal_key=settings.principal_key,
+            rotate_on_principal_change=settings.rotate_on_principal_change,
         )
 
 
@@ -105,6 +115,10 @@ class Recorded:
     regenerated: bool = False
     #: Whether the browser sent a cookie of the session's name.
     cookie_sent: bool = False
+    #: The principal of the data as loaded.
+    principal_read: str | None = None
+    #: Whether ``end_other_sessions()`` was called.
+    end_others: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,7 @@ class Insert:
     expire_date: datetime
     #: False while no later request has shown that the browser keeps the cookie.
     confirmed: bool = True
+    principal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,7 @@ class Update:
     version: int
     payload: bytes
     expire_date: datetime
+    principal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,15 @@ class Delete:
 
     session_key: str
     version: int | None = None
+
+
+@dataclass(frozen=True)
+class EndOthers:
+    """End a principal's sessions but the one this request keeps."""
+
+    principal: str
+    #: The row kept; None for the row the plan inserts.
+    session_key: str | None = None
 
 
 class CookieAction(Enum):
@@ -165,15 +190,26 @@ class WritePlan:
     max_age: int | None = None
     #: When the session ends if it is not used again; None for an empty session.
     expire_date: datetime | None = None
+    #: The other sessions of the principal to end (``end_other_sessions()``).
+    end_others: EndOthers | None = None
+    #: The principal that gained the written row, so its oldest sessions over the limit end.
+    limit_principal: str | None = None
 
     @property
     def writes(self) -> bool:
         """Whether the plan has statements to run."""
-        return any(step is not None for step in (self.delete, self.insert, self.update, self.touch))
+        steps = (self.delete, self.insert, self.update, self.touch, self.end_others)
+        return any(step is not None for step in steps)
 
 
 #: The plan of a request that never used its session.
 NOTHING = WritePlan()
+
+
+def principal_of(data: Mapping[str, Any], principal_key: str | None) -> str | None:
+    """``str()`` of the session's principal (the ``principal_key`` value), or None."""
+    value = None if principal_key is None else data.get(principal_key)
+    return None if value is None else str(value)
 
 
 def own_expiry(data: Mapping[str, Any]) -> int | None:
@@ -243,6 +279,7 @@ def plan_write(
         return NOTHING
     delete = _delete_read_row(loaded, recorded)
     row = _row_kept(loaded, recorded)
+    principal = principal_of(data, policy.principal_key)
     if not data:
         if row is not None:
             delete = Delete(row.session_key)
@@ -253,20 +290,36 @@ def plan_write(
     if row is None:
         # Only a browser that presented a live session's cookie has shown it keeps cookies.
         confirmed = loaded is not None or policy.unconfirmed is None
-        insert = Insert(dumps(dict(data)), recorded.created, expire, confirmed)
-        return WritePlan(delete=delete, insert=insert, cookie=CookieAction.SET, max_age=max_age, expire_date=expire)
+        insert = Insert(dumps(dict(data)), recorded.created, expire, confirmed, principal)
+        return WritePlan(
+            delete=delete,
+            insert=insert,
+            cookie=CookieAction.SET,
+            max_age=max_age,
+            expire_date=expire,
+            end_others=EndOthers(principal) if recorded.end_others and principal is not None else None,
+            limit_principal=principal,
+        )
     update = touch = None
     if not row.confirmed:
         # The cookie came back: confirm the row (its version leaves 0) with the full expiry.
-        update = Update(row.session_key, row.version, dumps(dict(data)), expire)
+        update = Update(row.session_key, row.version, dumps(dict(data)), expire, principal)
     elif recorded.modified or (policy.detect_changes and recorded.exposed):
         payload = dumps(dict(data))
         # A touch only moves an expiry forward: an earlier one is written with the data.
         if payload != row.payload or expire < row.expire_date:
-            update = Update(row.session_key, row.version, payload, expire)
+            update = Update(row.session_key, row.version, payload, expire, principal)
     if update is None and expire != row.expire_date:
         touch = Touch(row.session_key, expire)
+    gained = update is not None and principal is not None and principal != recorded.principal_read
     renews = expire != row.expire_date or own_expiry(data) != row.own_expiry
-    if not (renews and (update or touch)):
-        return WritePlan(update=update, touch=touch, expire_date=expire)
-    return WritePlan(update=update, touch=touch, cookie=CookieAction.SET, max_age=max_age, expire_date=expire)
+    cookie = CookieAction.SET if renews and (update or touch) else CookieAction.KEEP
+    return WritePlan(
+        update=update,
+        touch=touch,
+        cookie=cookie,
+        max_age=max_age if cookie is CookieAction.SET else None,
+        expire_date=expire,
+        end_others=EndOthers(principal, row.session_key) if recorded.end_others and principal is not None else None,
+        limit_principal=principal if gained else None,
+    )

@@ -7,7 +7,8 @@ from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Mu
 from datetime import datetime
 from typing import Any
 
-from .plan import EXPIRY_KEY, Loaded, LoadedRow, Policy, Recorded, expiry
+from .errors import DBSessionError
+from .plan import EXPIRY_KEY, Loaded, LoadedRow, Policy, Recorded, expiry, principal_of
 
 #: Keys starting with ``_`` belong to this package.
 FLASH_PREFIX = "_f_"
@@ -25,8 +26,10 @@ class Session(MutableMapping[str, Any]):
     which keys it read and wrote, whether a mutable value was handed out
     (``exposed``: only then can data change in place, so only then is it
     serialized again and compared at the end of the request), and the intents
-    ``invalidate()`` and ``regenerate_id()``. A mutation that fails (deleting
-    a missing key) records nothing. It knows nothing of SQL, cookies or
+    ``invalidate()``, ``regenerate_id()`` and ``end_other_sessions()``. A
+    mutation that fails (deleting a missing key) records nothing. A write
+    that changes the principal (``dbsession.principal_key``) rotates the
+    session there and then, see :meth:`_follow_principal`. It knows nothing of SQL, cookies or
     transactions: :func:`pyramid_dbsession.plan.plan_write` reads what it
     recorded through :meth:`recorded`.
     """
@@ -53,6 +56,11 @@ class Session(MutableMapping[str, Any]):
         self.read_all = False
         self.read_keys: set[str] = set()
         self.written_keys: set[str] = set()
+        #: The keys a mutation went through for (handing out a mutable value is not one).
+        self.assigned_keys: set[str] = set()
+        self.end_others = False
+        self._principal_read: str | None = None
+        self._principal: str | None = None
         #: How many mutations went through; a change after the session was saved is lost, and logged.
         self.changes = 0
 
@@ -78,6 +86,8 @@ class Session(MutableMapping[str, Any]):
             invalidated=self.invalidated,
             regenerated=self.regenerated,
             cookie_sent=self._cookie_sent,
+            principal_read=self._principal_read,
+            end_others=self.end_others,
         )
 
     # -- loading and recording ---------------------------------------------------------
@@ -87,6 +97,7 @@ class Session(MutableMapping[str, Any]):
         if self._data is None:
             self._loaded, self._data = self._load_row()
             self._created = self._clock() if self._loaded is None else self._loaded.created
+            self._principal_read = self._principal = principal_of(self._data, self._policy.principal_key)
         return self._data
 
     def _read(self, key: str) -> dict[str, Any]:
@@ -101,7 +112,33 @@ class Session(MutableMapping[str, Any]):
 
     def _wrote(self, *keys: str) -> None:
         self.written_keys.update(keys)
+        self.assigned_keys.update(keys)
         self.changes += 1
+        if self._policy.principal_key in keys:
+            self._follow_principal()
+
+    def _follow_principal(self) -> None:
+        """Rotate the session when a write changed its principal (login, logout, another user).
+
+        The id is regenerated and a CSRF token the session held is replaced.
+        From no principal to one the data is kept; from one to another or to
+        none only the keys this request wrote stay, so nothing of the previous
+        user reaches the next one.
+        """
+        data = self._load()
+        principal = principal_of(data, self._policy.principal_key)
+        previous, self._principal = self._principal, principal
+        if principal == previous or not self._policy.rotate_on_principal_change:
+            return
+        self.regenerated = True
+        held_token = CSRF_KEY in data
+        if previous is not None:
+            for key in [key for key in data if key not in self.assigned_keys]:
+                del data[key]
+        if held_token:
+            data[CSRF_KEY] = secrets.token_hex(32)
+            self.written_keys.add(CSRF_KEY)
+            self.assigned_keys.add(CSRF_KEY)
 
     def _hand_out(self, key: str, value: Any) -> Any:
         if type(value) not in _IMMUTABLE:
@@ -257,6 +294,7 @@ class Session(MutableMapping[str, Any]):
         data.clear()
         self.invalidated = True
         self._created = self._clock()
+        self._principal = None
 
     def regenerate_id(self) -> None:
         """Move the data to a new session id and make the old id worthless.
@@ -265,6 +303,18 @@ class Session(MutableMapping[str, Any]):
         """
         self._read_everything()
         self.regenerated = True
+        self.changes += 1
+
+    def end_other_sessions(self) -> None:
+        """End every other live session of this session's principal, when the request's transaction commits.
+
+        If the view raises or the commit fails, nothing ends. A session with
+        no principal has no other sessions to end.
+        """
+        if self._policy.principal_key is None:
+            raise DBSessionError("end_other_sessions() needs dbsession.principal_key, which is none")
+        self._load()
+        self.end_others = True
         self.changes += 1
 
     def set_expiry(self, seconds: int | None) -> None:

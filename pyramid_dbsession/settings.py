@@ -23,6 +23,8 @@ DEFAULT_MAX_SIZE = 1_048_576  #: 1 MiB of encoded data
 MIN_SECRET_LENGTH = 32
 _SECRET_RULE = f"one secret of at least {MIN_SECRET_LENGTH} characters per line, the first signs, all verify"
 SAMESITE_VALUES = {"strict": "Strict", "lax": "Lax", "none": "None"}
+#: The key Pyramid's ``SessionAuthenticationHelper`` stores the user id under, with its default prefix.
+DEFAULT_PRINCIPAL_KEY = "auth.userid"
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -65,6 +67,12 @@ class Settings:
     request_dbsession: str | None = None
     max_size: int = DEFAULT_MAX_SIZE
     retry_jitter: float = DEFAULT_RETRY_JITTER
+    #: The session key naming the session's user; None turns the principal column off.
+    principal_key: str | None = DEFAULT_PRINCIPAL_KEY
+    rotate_on_principal_change: bool = True
+    #: Whether rows record the browser's User-Agent and address (personal data).
+    client_info: bool = False
+    max_sessions_per_principal: int | None = None
 
 
 def _text(key: str, raw: Any) -> str:
@@ -101,7 +109,7 @@ def _bool(key: str, raw: Any) -> bool:
 
 def _int(key: str, raw: Any, *, minimum: int) -> int:
     if isinstance(raw, bool):
-        raise SettingsError(f"{key} must be whole seconds, got {raw!r}")
+        raise SettingsError(f"{key} must be a whole number, got {raw!r}")
     try:
         value = int(raw.strip()) if isinstance(raw, str) else int(raw)
     except (TypeError, ValueError):
@@ -123,6 +131,12 @@ def _optional_seconds(key: str, raw: Any) -> int | None:
 
 def _non_negative(key: str, raw: Any) -> int:
     return _int(key, raw, minimum=0)
+
+
+def _optional_count(key: str, raw: Any) -> int | None:
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() == "none"):
+        return None
+    return _int(key, raw, minimum=1)
 
 
 def _secrets(key: str, raw: Any) -> tuple[str, ...]:
@@ -193,6 +207,10 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "request_dbsession": _optional_text,
     "max_size": _seconds,
     "retry_jitter": parse_retry_jitter,
+    "principal_key": _optional_text,
+    "rotate_on_principal_change": _bool,
+    "client_info": _bool,
+    "max_sessions_per_principal": _optional_count,
 }
 #: Every ``dbsession.*`` key this package reads (besides ``dbsession.engine.*``).
 SETTING_NAMES = tuple(PREFIX + name for name in _PARSERS)

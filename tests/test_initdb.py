@@ -16,7 +16,12 @@ from pyramid_dbsession.scripts.initdb import main
 from .conftest import SECRET
 from .test_cleanup import add_rows, expired, write_ini
 
-INDEXES = {"ix_core_sessions_created", "ix_core_sessions_data_size", "ix_core_sessions_expire_date"}
+INDEXES = {
+    "ix_core_sessions_created",
+    "ix_core_sessions_data_size",
+    "ix_core_sessions_expire_date",
+    "ix_core_sessions_principal",
+}
 
 
 @pytest.fixture

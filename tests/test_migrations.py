@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from pyramid_dbsession.models import metadata
 
 from .conftest import BACKENDS, SECRET, backend_url
 
-REVISION = "3f6c1d2a9b40"
+FIRST = "3f6c1d2a9b40"
+HEAD = "8b2e5d7c1a93"
 
 
 def _create_database(url: sa.URL) -> sa.URL:
@@ -104,11 +106,42 @@ def test_upgrade_after_downgrade_builds_the_models_again(scratch: Engine) -> Non
     assert differences(scratch) == []
 
 
+def column_names(engine: Engine) -> set[str]:
+    return {column["name"] for column in sa.inspect(engine).get_columns("core_sessions")}
+
+
+def test_upgrade_from_the_first_revision_keeps_rows_and_adds_the_principal_columns(scratch: Engine) -> None:
+    config = standalone_config(scratch)
+    command.upgrade(config, FIRST)
+    row = {"k": "a" * 64, "d": "data", "t": datetime(2030, 1, 1)}
+    with scratch.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO core_sessions (session_key, session_data, expire_date, created, data_size, version)"
+                " VALUES (:k, :d, :t, :t, 4, 1)"
+            ),
+            row,
+        )
+    command.upgrade(config, "head")
+    with scratch.connect() as connection:
+        kept = connection.exec_driver_sql("SELECT session_key, principal FROM core_sessions").all()
+    assert (kept, differences(scratch)) == ([("a" * 64, None)], [])
+
+
+def test_downgrade_of_the_principal_revision_removes_its_columns_and_index(scratch: Engine) -> None:
+    config = standalone_config(scratch)
+    command.upgrade(config, "head")
+    command.downgrade(config, FIRST)
+    indexes = {index["name"] for index in sa.inspect(scratch).get_indexes("core_sessions")}
+    new = {"principal", "last_seen", "user_agent", "ip_address"}
+    assert (column_names(scratch) & new, "ix_core_sessions_principal" in indexes) == (set(), False)
+
+
 def test_standalone_run_records_its_revision_in_its_own_table(scratch: Engine) -> None:
     command.upgrade(standalone_config(scratch), "head")
     with scratch.connect() as connection:
         recorded = connection.exec_driver_sql("SELECT version_num FROM alembic_version_dbsession").scalars().all()
-    assert (recorded, "alembic_version" in table_names(scratch)) == ([REVISION], False)
+    assert (recorded, "alembic_version" in table_names(scratch)) == ([HEAD], False)
 
 
 PROJECT_ENV = """
@@ -148,7 +181,7 @@ def test_project_environment_upgrades_the_branch_by_its_label(project_config: Co
     try:
         with engine.connect() as connection:
             recorded = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
-        assert (recorded, differences(engine, "alembic_version")) == ([REVISION], [])
+        assert (recorded, differences(engine, "alembic_version")) == ([HEAD], [])
     finally:
         engine.dispose()
 

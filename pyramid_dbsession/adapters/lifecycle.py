@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import transaction
 from sqlalchemy.orm import Session as ORMSession
 
 from ..cookies import CookiePolicy, Headers, add_session_headers
-from ..db.store import Executor, SessionStore
+from ..db.store import NO_CLIENT, ClientInfo, Executor, SessionStore
 from ..plan import Loaded, Policy, WritePlan, plan_write
 from ..session import Session
 from ..settings import Settings
@@ -27,13 +28,18 @@ class SessionConfig:
         self.cookies = CookiePolicy(settings)
         self.policy = Policy.from_settings(settings)
 
+    def client(self, environ: dict[str, Any]) -> ClientInfo:
+        """The client details a request's new rows record: none unless ``dbsession.client_info`` is on."""
+        return ClientInfo.from_environ(environ) if self.settings.client_info else NO_CLIENT
+
 
 class SessionLifecycle:
     """Load the session on first use, plan and run its write once, then say which headers follow.
 
     ``locking`` returns the executor of the request's transaction, to read and
     lock the row in it: worth its cost when replaying a request that lost a
-    conflict, so that the replay cannot lose again.
+    conflict, so that the replay cannot lose again. ``client`` is recorded on
+    a row the session inserts.
     """
 
     def __init__(
@@ -43,9 +49,11 @@ class SessionLifecycle:
         locking: Callable[[], Executor] | None = None,
         *,
         https: bool = False,
+        client: ClientInfo = NO_CLIENT,
     ) -> None:
         self._config = config
         self._https = https
+        self._client = client
         self._locking = locking
         self._session_ids, cookie_sent = config.cookies.read(cookie_header)
         self.session = Session(self._load, config.policy, config.store.now, cookie_sent=cookie_sent)
@@ -65,7 +73,7 @@ class SessionLifecycle:
         store, session = self._config.store, self.session
         self.plan = plan_write(session.loaded, session.recorded(), store.now(), self._config.policy, store.codec.dumps)
         self._changes_planned = session.changes
-        self.outcome = run_plan(self.plan, store, manager, dbsession)
+        self.outcome = run_plan(self.plan, store, manager, dbsession, self._client)
         return self.outcome
 
     def set_cookie(self, *, if_committed: bool = False) -> str | None:

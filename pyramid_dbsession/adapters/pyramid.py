@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 from zope.interface import classImplements, implementer
 
-from ..db.engines import create_table_if_asked, open_store
+from ..db.engines import open_store, prepare_table
 from ..db.store import SessionStore, utcnow
 from ..errors import SettingsError
 from ..session import Session
@@ -65,7 +65,7 @@ class DBSessionFactory:
         return factory
 
     def _start(self, settings: Settings, store: SessionStore) -> None:
-        create_table_if_asked(store, settings)
+        prepare_table(store, settings)
         self._config = SessionConfig(settings, store)
         self.settings = settings
         self.store = store
@@ -75,7 +75,9 @@ class DBSessionFactory:
         replaying = environ.get("retry.attempt", 0) > 0 and environ.get("tm.active")
         locking = partial(self._dbsession, request) if replaying else None
         https = environ.get("wsgi.url_scheme") == "https"
-        lifecycle = SessionLifecycle(self._config, environ.get("HTTP_COOKIE"), locking, https=https)
+        lifecycle = SessionLifecycle(
+            self._config, environ.get("HTTP_COOKIE"), locking, https=https, client=self._config.client(environ)
+        )
         setattr(request, _LIFECYCLE_ATTR, lifecycle)
         request.add_response_callback(_cookie_callback(lifecycle))
         if environ.get("tm.active"):

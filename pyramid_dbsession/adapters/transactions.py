@@ -14,7 +14,7 @@ import transaction
 import zope.sqlalchemy
 from sqlalchemy.orm import Session as ORMSession
 
-from ..db.store import SessionStore
+from ..db.store import NO_CLIENT, ClientInfo, SessionStore
 from ..plan import CookieAction, WritePlan
 
 
@@ -51,12 +51,14 @@ def run_plan(
     store: SessionStore,
     manager: transaction.TransactionManager | None,
     dbsession: Callable[[], ORMSession] | None = None,
+    client: ClientInfo = NO_CLIENT,
 ) -> Outcome:
     """Run ``plan`` in ``manager``'s current transaction, or in one of its own when ``manager`` is None.
 
     ``dbsession`` returns the SQLAlchemy session to write through (the
     app's ``request.dbsession``, or one made once per request); by default
-    one is joined to the transaction here. The outcome is filled in when the
+    one is joined to the transaction here. ``client`` is recorded on a row
+    the plan inserts. The outcome is filled in when the
     transaction ends. Errors (a conflict, an oversized session, a dead
     database) propagate, so the caller's transaction aborts.
     """
@@ -66,13 +68,13 @@ def run_plan(
     if manager is None:
         if plan.writes:
             with store.engine.begin() as connection:
-                outcome.session_id = store.apply(plan, connection)
+                outcome.session_id = store.apply(plan, connection, client)
         outcome.end(True)
         return outcome
     current = manager.get()
     if plan.writes:
         executor = dbsession() if dbsession is not None else joined_dbsession(store, manager)
-        outcome.session_id = store.apply(plan, executor)
+        outcome.session_id = store.apply(plan, executor, client)
         zope.sqlalchemy.mark_changed(executor, transaction_manager=manager)
     current.addAfterCommitHook(_record_commit, (outcome,))
     current.addAfterAbortHook(_record_abort, (outcome,))

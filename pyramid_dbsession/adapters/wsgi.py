@@ -11,7 +11,7 @@ import transaction
 from sqlalchemy.engine import Engine
 from transaction.interfaces import NoTransaction
 
-from ..db.engines import create_table_if_asked, open_store
+from ..db.engines import open_store, prepare_table
 from ..db.store import utcnow
 from ..errors import SettingsError
 from ..settings import settings_from_options
@@ -52,12 +52,14 @@ class SessionMiddleware:
         self.app = app
         self.transaction_manager = transaction_manager
         self.store = open_store(settings, given, clock)
-        create_table_if_asked(self.store, settings)
+        prepare_table(self.store, settings)
         self._config = SessionConfig(settings, self.store)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         https = environ.get("wsgi.url_scheme") == "https"
-        lifecycle = SessionLifecycle(self._config, environ.get("HTTP_COOKIE"), https=https)
+        lifecycle = SessionLifecycle(
+            self._config, environ.get("HTTP_COOKIE"), https=https, client=self._config.client(environ)
+        )
         environ[ENVIRON_KEY] = lifecycle.session
 
         def session_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

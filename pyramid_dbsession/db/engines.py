@@ -1,8 +1,8 @@
 """open_store: the one way to build a :class:`SessionStore` from settings.
 
 The Pyramid factory, the WSGI middleware, the scripts and the inspector all
-open their store here. Nothing here creates tables: ``dbsession.create_table``
-is acted on by the adapters when an app starts (:func:`create_table_if_asked`).
+open their store here. Nothing here creates tables: the adapters call :func:`prepare_table`
+when an app starts.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.pool import StaticPool
 from ..codec import Codec
 from ..settings import Settings
 from .models import create_table
+from .schema import check_columns
 from .store import SessionStore, utcnow
 
 
@@ -58,10 +59,18 @@ def open_store(
             # still send the ROLLBACK that ends each read: a round trip for nothing.
             autocommit = {"isolation_level": "AUTOCOMMIT", "skip_autocommit_rollback": True}
             reader = sa.engine_from_config({**options, **autocommit}, prefix="")
-    return SessionStore(engine, codec, clock=clock, reader=reader, max_size=settings.max_size)
+    return SessionStore(
+        engine,
+        codec,
+        clock=clock,
+        reader=reader,
+        max_size=settings.max_size,
+        max_sessions_per_principal=settings.max_sessions_per_principal,
+    )
 
 
-def create_table_if_asked(store: SessionStore, settings: Settings) -> None:
-    """Create ``core_sessions`` at an app's start when ``dbsession.create_table`` is on."""
+def prepare_table(store: SessionStore, settings: Settings) -> None:
+    """At an app's start: create ``core_sessions`` when ``dbsession.create_table`` is on, then check its columns."""
     if settings.create_table:
         create_table(store.engine)
+    check_columns(store.engine)

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from ..codec import Codec
 
 TABLE_NAME = "core_sessions"
+#: The longest principal stored (``str()`` of the principal key's value).
+PRINCIPAL_LENGTH = 255
+USER_AGENT_LENGTH = 255
+#: An IPv6 address in its longest text form, with an embedded IPv4 address.
+IP_ADDRESS_LENGTH = 45
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -57,6 +62,7 @@ class SessionRecord(Base):
         sa.Index("ix_core_sessions_expire_date", "expire_date", "session_key"),
         sa.Index("ix_core_sessions_created", "created", "session_key"),
         sa.Index("ix_core_sessions_data_size", "data_size", "session_key"),
+        sa.Index("ix_core_sessions_principal", "principal", "expire_date", "session_key"),
     )
 
     #: SHA-256 hex digest of the cookie's session id.
@@ -69,6 +75,14 @@ class SessionRecord(Base):
     data_size: Mapped[int] = mapped_column(sa.Integer)
     #: Bumped by every data write: the optimistic check against lost updates.
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    #: ``str()`` of the session's ``dbsession.principal_key`` value when it was last written, or None.
+    principal: Mapped[str | None] = mapped_column(sa.String(PRINCIPAL_LENGTH), nullable=True)
+    #: When the row was last written (stored, rewritten or touched); None on rows older than the column.
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The browser's User-Agent (cut to 255 characters) when the row's id was issued, with ``dbsession.client_info``.
+    user_agent: Mapped[str | None] = mapped_column(sa.String(USER_AGENT_LENGTH), nullable=True)
+    #: The client's address (``REMOTE_ADDR``) when the row's id was issued, with ``dbsession.client_info``.
+    ip_address: Mapped[str | None] = mapped_column(sa.String(IP_ADDRESS_LENGTH), nullable=True)
 
     #: Set on records handed out by :class:`~pyramid_dbsession.db.store.SessionStore`.
     _codec: Codec | None = None

@@ -6,6 +6,7 @@ inspector pages through the table with statements of its own.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,14 @@ from ..ids import looks_like_session_id, new_session_id, session_key_for
 from ..plan import Insert, Loaded, LoadedRow, WritePlan, own_expiry
 from ..settings import DEFAULT_MAX_SIZE
 from .fastread import DirectSelect
-from .models import SessionRecord, register_codec, sessions_table
+from .models import (
+    IP_ADDRESS_LENGTH,
+    PRINCIPAL_LENGTH,
+    USER_AGENT_LENGTH,
+    SessionRecord,
+    register_codec,
+    sessions_table,
+)
 from .purge import Purge
 from .transient import transient_error
 
@@ -53,13 +61,30 @@ _UPDATE = (
         data_size=sa.bindparam("size"),
         expire_date=sa.bindparam("expire"),
         version=_t.c.version + 1,
+        principal=sa.bindparam("principal"),
+        last_seen=sa.bindparam("now"),
     )
 )
 _TOUCH = (
     _t.update()
     .where(_t.c.session_key == sa.bindparam("key"), _t.c.expire_date < sa.bindparam("expire"))
-    .values(expire_date=sa.bindparam("expire"))
+    .values(expire_date=sa.bindparam("expire"), last_seen=sa.bindparam("now"))
 )
+_LIVE_OF_PRINCIPAL = (_t.c.principal == sa.bindparam("principal"), _t.c.expire_date > sa.bindparam("now"))
+_SESSIONS_OF = sa.select(_t).where(*_LIVE_OF_PRINCIPAL).order_by(_t.c.created.desc(), _t.c.session_key.desc())
+_RECORD = sa.select(_t).where(_t.c.session_key == sa.bindparam("key"), _t.c.expire_date > sa.bindparam("now"))
+# Newest first: the rows past the limit are the oldest. FOR UPDATE waits for a
+# concurrent login's uncommitted row on MariaDB; PostgreSQL takes a lock first.
+_LIMITED = (
+    sa.select(_t.c.session_key)
+    .where(*_LIVE_OF_PRINCIPAL, _t.c.session_key != sa.bindparam("keep"))
+    .order_by(_t.c.created.desc(), _t.c.session_key.desc())
+    .with_for_update()
+)
+_END_OTHERS = _t.delete().where(_t.c.principal == sa.bindparam("principal"), _t.c.session_key != sa.bindparam("keep"))
+_END_ALL = _t.delete().where(_t.c.principal == sa.bindparam("principal"))
+_DELETE_KEYS = _t.delete().where(_t.c.session_key.in_(sa.bindparam("keys", expanding=True)))
+_PG_LOCK = sa.text("SELECT pg_advisory_xact_lock(:lock)")
 _DELETE = _t.delete().where(_t.c.session_key == sa.bindparam("key"))
 _DELETE_VERSION = _DELETE.where(_t.c.version == sa.bindparam("version"))
 _COUNT_EXPIRED = sa.select(sa.func.count()).select_from(_t).where(_t.c.expire_date <= sa.bindparam("now"))
@@ -68,6 +93,40 @@ _COUNT_EXPIRED = sa.select(sa.func.count()).select_from(_t).where(_t.c.expire_da
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """The browser's User-Agent and address, recorded when a row's id is issued (``dbsession.client_info``)."""
+
+    user_agent: str | None
+    ip_address: str | None
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, Any]) -> ClientInfo:
+        """Take the client's details from a WSGI environ, cut to the columns' lengths."""
+        user_agent = environ.get("HTTP_USER_AGENT")
+        ip_address = environ.get("REMOTE_ADDR")
+        return cls(
+            user_agent[:USER_AGENT_LENGTH] if user_agent else None,
+            ip_address[:IP_ADDRESS_LENGTH] if ip_address else None,
+        )
+
+
+#: A row stored with no client details.
+NO_CLIENT = ClientInfo(None, None)
+
+
+def _principal_lock(principal: str) -> int:
+    """A PostgreSQL advisory lock number for a principal (a signed 64-bit integer)."""
+    digest = hashlib.sha256(b"pyramid_dbsession principal " + principal.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _checked_principal(principal: str | None) -> str | None:
+    if principal is not None and len(principal) > PRINCIPAL_LENGTH:
+        raise DBSessionError(f"a principal is at most {PRINCIPAL_LENGTH} characters, got {len(principal)}")
+    return principal
 
 
 @dataclass(frozen=True)
@@ -95,6 +154,10 @@ def _insert_ignoring_duplicates(dialect_name: str) -> Any:
         "created": sa.bindparam("created"),
         "expire_date": sa.bindparam("expire"),
         "version": sa.bindparam("version"),
+        "principal": sa.bindparam("principal"),
+        "last_seen": sa.bindparam("last_seen"),
+        "user_agent": sa.bindparam("user_agent"),
+        "ip_address": sa.bindparam("ip_address"),
     }
     if dialect_name in {"mysql", "mariadb"}:
         statement = _t.insert().values(values).prefix_with("IGNORE")
@@ -125,8 +188,10 @@ class SessionStore:
         clock: Callable[[], datetime] = utcnow,
         reader: Engine | None = None,
         max_size: int = DEFAULT_MAX_SIZE,
+        max_sessions_per_principal: int | None = None,
     ) -> None:
         self.engine = engine
+        self.max_sessions_per_principal = max_sessions_per_principal
         self.codec = codec
         self.clock = clock
         self.max_size = max_size
@@ -240,33 +305,74 @@ class SessionStore:
                 executor = executor.connection()
             return executor.execute(statement, params)
 
-    def apply(self, plan: WritePlan, executor: Executor) -> str | None:
+    def apply(self, plan: WritePlan, executor: Executor, client: ClientInfo = NO_CLIENT) -> str | None:
         """Run a plan's statements on ``executor``; return the new session id if it inserted a row.
 
-        Raises :class:`SessionConflict` when a row the plan depends on was
-        changed or deleted since it was read, and :class:`SessionTooLarge`
-        over ``max_size``.
+        ``client`` is recorded on an inserted row. Raises
+        :class:`SessionConflict` when a row the plan depends on was changed
+        or deleted since it was read, and :class:`SessionTooLarge` over
+        ``max_size``.
         """
         if plan.delete is not None:
             removed = self.remove(executor, plan.delete.session_key, plan.delete.version)
             if plan.delete.version is not None and not removed:
                 raise SessionConflict(plan.delete.session_key)
+        written_key = None
         if plan.update is not None:
             update = plan.update
             text = self._signed(update.session_key, update.payload)
-            if not self.update(executor, update.session_key, update.version, text, update.expire_date):
+            principal = _checked_principal(update.principal)
+            if not self.update(executor, update.session_key, update.version, text, update.expire_date, principal):
                 raise SessionConflict(update.session_key)
+            written_key = update.session_key
         if plan.touch is not None:
             self.touch(executor, plan.touch.session_key, plan.touch.expire_date)
-        return None if plan.insert is None else self._insert_new(executor, plan.insert)
+            written_key = plan.touch.session_key
+        session_id = None
+        if plan.insert is not None:
+            if plan.limit_principal is not None and self.max_sessions_per_principal is not None:
+                self._lock_principal(executor, plan.limit_principal)
+            session_id = self._insert_new(executor, plan.insert, client)
+            written_key = session_key_for(session_id)
+        if plan.limit_principal is not None and written_key is not None:
+            self._limit_sessions(executor, plan.limit_principal, written_key)
+        if plan.end_others is not None:
+            keep = plan.end_others.session_key or written_key
+            self._execute(executor, _END_OTHERS, {"principal": plan.end_others.principal, "keep": keep})
+        return session_id
 
-    def _insert_new(self, executor: Executor, insert: Insert) -> str:
+    def _lock_principal(self, executor: Executor, principal: str) -> None:
+        """Serialise the logins of one principal until the transaction ends, where rows alone cannot."""
+        if self.engine.dialect.name == "postgresql":
+            self._execute(executor, _PG_LOCK, {"lock": _principal_lock(principal)})
+
+    def _limit_sessions(self, executor: Executor, principal: str, keep: str) -> None:
+        """End the principal's oldest live sessions beyond ``max_sessions_per_principal``, keeping ``keep``."""
+        limit = self.max_sessions_per_principal
+        if limit is None:
+            return
+        params = {"principal": principal, "now": self.now(), "keep": keep}
+        others = self._execute(executor, _LIMITED, params).scalars().all()
+        if len(others) >= limit:
+            self._execute(executor, _DELETE_KEYS, {"keys": list(others[limit - 1 :])})
+
+    def _insert_new(self, executor: Executor, insert: Insert, client: ClientInfo) -> str:
+        principal = _checked_principal(insert.principal)
         for _ in range(_NEW_ID_ATTEMPTS):
             session_id = new_session_id()
             session_key = session_key_for(session_id)
             text = self._signed(session_key, insert.payload)
             version = 1 if insert.confirmed else UNCONFIRMED_VERSION
-            if self.insert(executor, session_key, text, insert.created, insert.expire_date, version):
+            if self.insert(
+                executor,
+                session_key,
+                text,
+                insert.created,
+                insert.expire_date,
+                version,
+                principal=principal,
+                client=client,
+            ):
                 return session_id
         raise DBSessionError(f"no free session id after {_NEW_ID_ATTEMPTS} attempts")
 
@@ -284,6 +390,9 @@ class SessionStore:
         created: datetime,
         expire_date: datetime,
         version: int = 1,
+        *,
+        principal: str | None = None,
+        client: ClientInfo = NO_CLIENT,
     ) -> bool:
         """Insert a new row; return False, inserting nothing, if the key is taken.
 
@@ -296,17 +405,37 @@ class SessionStore:
             "created": created,
             "expire": expire_date,
             "version": version,
+            "principal": principal,
+            "last_seen": self.now(),
+            "user_agent": client.user_agent,
+            "ip_address": client.ip_address,
         }
         return bool(self._execute(executor, self._insert, params).rowcount == 1)
 
-    def update(self, executor: Executor, session_key: str, version: int, data: str, expire_date: datetime) -> bool:
+    def update(
+        self,
+        executor: Executor,
+        session_key: str,
+        version: int,
+        data: str,
+        expire_date: datetime,
+        principal: str | None = None,
+    ) -> bool:
         """Rewrite a row read at ``version``; return False if it changed or vanished since."""
-        params = {"key": session_key, "version": version, "data": data, "size": len(data), "expire": expire_date}
+        params = {
+            "key": session_key,
+            "version": version,
+            "data": data,
+            "size": len(data),
+            "expire": expire_date,
+            "principal": principal,
+            "now": self.now(),
+        }
         return bool(self._execute(executor, _UPDATE, params).rowcount == 1)
 
     def touch(self, executor: Executor, session_key: str, expire_date: datetime) -> None:
         """Push a row's expiry forward without touching its data or version."""
-        self._execute(executor, _TOUCH, {"key": session_key, "expire": expire_date})
+        self._execute(executor, _TOUCH, {"key": session_key, "expire": expire_date, "now": self.now()})
 
     def remove(self, executor: Executor, session_key: str, version: int | None = None) -> bool:
         """Delete the row stored under ``session_key`` (only at ``version``, if given); return whether it went."""
@@ -320,17 +449,30 @@ class SessionStore:
         """Return the live :class:`SessionRecord` of a cookie's session id, or None."""
         if not looks_like_session_id(cookie_value):
             return None
-        stored = self.load(session_key_for(cookie_value))
-        if stored is None:
-            return None
-        record = SessionRecord(
-            session_key=stored.session_key,
-            session_data=stored.session_data,
-            expire_date=stored.expire_date,
-            created=stored.created,
-            data_size=len(stored.session_data),
-            version=stored.version,
-        )
+        with self._reporting(), self._reader.connect() as connection:
+            row = connection.execute(_RECORD, {"key": session_key_for(cookie_value), "now": self.now()}).first()
+        return None if row is None else self._record(row)
+
+    def sessions_of(self, principal: object) -> list[SessionRecord]:
+        """The live sessions of a principal (``str()`` of it is compared), newest first."""
+        params = {"principal": str(principal), "now": self.now()}
+        with self._reporting(), self._reader.connect() as connection:
+            return [self._record(row) for row in connection.execute(_SESSIONS_OF, params)]
+
+    def end_sessions_of(self, principal: object, keep: str | None = None) -> int:
+        """End every session of a principal, but the one of cookie value ``keep``, in a transaction of its own.
+
+        Returns how many ended. For a ban or a password reset out of a request.
+        """
+        params = {"principal": str(principal)}
+        statement = _END_ALL
+        if keep is not None:
+            statement, params["keep"] = _END_OTHERS, session_key_for(keep)
+        with self._reporting(), self.engine.begin() as connection:
+            return int(connection.execute(statement, params).rowcount)
+
+    def _record(self, row: sa.Row[Any]) -> SessionRecord:
+        record = SessionRecord(**row._mapping)
         record._codec = self.codec
         return record
 

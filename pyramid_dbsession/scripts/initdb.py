@@ -1,4 +1,4 @@
-"""``dbsession-initdb CONFIG_URI``: create ``core_sessions`` and its indexes where missing."""
+"""``dbsession-initdb CONFIG_URI``: create ``core_sessions``, or add the columns and indexes it lacks."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import TextIO
 
 import sqlalchemy as sa
 
-from ..db.models import create_table, sessions_table
+from ..db.models import sessions_table
+from ..db.schema import bring_up_to_date
 from .appconfig import database_error, describe, start
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="dbsession-initdb", description="Create the sessions table and its indexes unless they exist."
+        prog="dbsession-initdb", description="Create the sessions table, or add the columns and indexes it lacks."
     )
     parser.add_argument("config_uri", metavar="CONFIG_URI", help="the app's settings, e.g. production.ini")
     return parser
@@ -30,10 +31,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     _, store = started
     try:
         with store.engine.begin() as connection:
-            create_table(connection)
-            # create_table skips an existing table whole: add any index it lacks.
-            for index in sorted(sessions_table.indexes, key=lambda index: str(index.name)):
-                index.create(connection, checkfirst=True)
+            bring_up_to_date(connection)
     except sa.exc.DBAPIError as exc:
         err.write(f"dbsession-initdb: {database_error(store, exc)}\n")
         return 1
