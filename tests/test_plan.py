@@ -16,6 +16,7 @@ from pyramid_dbsession.plan import (
     NOTHING,
     CookieAction,
     Delete,
+    EndOthers,
     Insert,
     LoadedRow,
     Policy,
@@ -34,6 +35,8 @@ DAY = timedelta(days=1)
 POLICY = Policy(timeout=14 * DAY, reissue=DAY, absolute=None, cookie_max_age=FOLLOW_TIMEOUT, detect_changes=True)
 CREATED = NOW - 3 * DAY
 TWO_WEEKS = int((14 * DAY).total_seconds())
+WITH_USERS = replace(POLICY, principal_key="auth.userid")
+USER = {"auth.userid": 42, "a": 1}
 
 
 def dumps(data: dict[str, Any]) -> bytes:
@@ -227,6 +230,63 @@ CASES = {
         ),
         replace(POLICY, unconfirmed=HOUR),
     ),
+    "a new row records its principal and counts against the limit": Case(
+        None,
+        Recorded(USER, NOW, modified=True),
+        WritePlan(
+            insert=Insert(dumps(USER), NOW, NOW + 14 * DAY, principal="42"),
+            cookie=CookieAction.SET,
+            max_age=TWO_WEEKS,
+            expire_date=NOW + 14 * DAY,
+            limit_principal="42",
+        ),
+        WITH_USERS,
+    ),
+    "a rewrite keeps the principal and does not count again": Case(
+        row(USER),
+        Recorded({**USER, "a": 2}, CREATED, modified=True, principal_read="42"),
+        WritePlan(
+            update=Update("key", 7, dumps({**USER, "a": 2}), NOW + 14 * DAY - HOUR, "42"),
+            expire_date=NOW + 14 * DAY - HOUR,
+        ),
+        WITH_USERS,
+    ),
+    "a rewrite that gains a principal (no rotation) counts against the limit": Case(
+        row({"a": 1}),
+        Recorded(USER, CREATED, modified=True),
+        WritePlan(
+            update=Update("key", 7, dumps(USER), NOW + 14 * DAY - HOUR, "42"),
+            expire_date=NOW + 14 * DAY - HOUR,
+            limit_principal="42",
+        ),
+        replace(WITH_USERS, rotate_on_principal_change=False),
+    ),
+    "end_other_sessions keeps the row read": Case(
+        row(USER),
+        Recorded(USER, CREATED, modified=True, principal_read="42", end_others=True),
+        WritePlan(expire_date=NOW + 14 * DAY - HOUR, end_others=EndOthers("42", "key")),
+        WITH_USERS,
+    ),
+    "end_other_sessions after a rotation keeps the new row": Case(
+        row({"a": 1}),
+        Recorded(USER, CREATED, modified=True, regenerated=True, end_others=True),
+        WritePlan(
+            delete=Delete("key", 7),
+            insert=Insert(dumps(USER), CREATED, NOW + 14 * DAY, principal="42"),
+            cookie=CookieAction.SET,
+            max_age=TWO_WEEKS,
+            expire_date=NOW + 14 * DAY,
+            end_others=EndOthers("42"),
+            limit_principal="42",
+        ),
+        WITH_USERS,
+    ),
+    "end_other_sessions without a principal plans nothing more": Case(
+        row({"a": 1}),
+        Recorded({"a": 1}, CREATED, modified=True, end_others=True),
+        WritePlan(expire_date=NOW + 14 * DAY - HOUR),
+        WITH_USERS,
+    ),
 }
 
 
@@ -248,3 +308,4 @@ def test_plan_writes_only_when_it_has_statements() -> None:
         False,
         True,
     )
+    assert WritePlan(end_others=EndOthers("42", "key")).writes

@@ -70,7 +70,14 @@ def open_store(
 
 
 def prepare_table(store: SessionStore, settings: Settings) -> None:
-    """At an app's start: create ``core_sessions`` when ``dbsession.create_table`` is on, then check its columns."""
-    if settings.create_table:
-        create_table(store.engine)
-    check_columns(store.engine)
+    """At an app's start: create ``core_sessions`` when ``dbsession.create_table`` is on, then check its columns.
+
+    An app that cannot start closes the store's connections before the error propagates.
+    """
+    try:
+        if settings.create_table:
+            create_table(store.engine)
+        check_columns(store.engine)
+    except Exception:
+        store.dispose()
+        raise
