@@ -47,6 +47,18 @@ def open_store(config_uri: str) -> SessionStore:
     return open_settings(config_uri, read_settings(config_uri))
 
 
+def logger_levels(config_uri: str) -> dict[str, str]:
+    """Return the level each logger of the file's logging sections is given, by qualname (``root`` for the root)."""
+    loader = plaster.get_loader(config_uri, protocols=["wsgi"])
+    keys = [key.strip() for key in loader.get_settings("loggers").get("keys", "").split(",") if key.strip()]
+    levels = {}
+    for key in keys:
+        section = loader.get_settings(f"logger_{key}")
+        if "level" in section:  # as logging.config.fileConfig: no level leaves the logger's own
+            levels["root" if key == "root" else section.get("qualname", key)] = section["level"]
+    return levels
+
+
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace | int:
     """Parse a script's command line; return the exit status instead if it is wrong (or asks for help)."""
     try:
