@@ -92,6 +92,7 @@ LOGGING_CASES: dict[str, tuple[dict[str, str], bool]] = {
     "root at INFO: SQLAlchemy keeps its own WARN": ({"root": "INFO"}, False),
     "sqlalchemy at NOTSET under root at DEBUG": ({"sqlalchemy": "NOTSET", "root": "DEBUG"}, True),
     "sqlalchemy.engine at ERROR": ({"sqlalchemy.engine": "ERROR"}, False),
+    "every level NOTSET: the root's default WARNING": ({"sqlalchemy": "NOTSET", "root": "NOTSET"}, False),
 }
 
 
