@@ -135,6 +135,23 @@ class Codec:
         """Verify and deserialize stored text back into the session dict."""
         return self.loads(self.verify(session_key, text))
 
+    def is_old_format(self, session_key: str, text: str) -> bool:
+        """Whether ``text`` is validly signed but not readable by the current serializer.
+
+        Such a row is read through the fallback serializer, if any, and moves
+        to the current format at its next write. The fallback is not tried:
+        telling the formats apart costs one attempt of the current serializer.
+        """
+        try:
+            payload = self.verify(session_key, text)
+        except BadSignature:
+            return False
+        try:
+            self.serializer.loads(payload)
+        except Exception:  # a serializer may raise anything on bad bytes
+            return True
+        return False
+
     @staticmethod
     def _mac(key: bytes, session_key: str, payload: bytes) -> bytes:
         return hmac.digest(key, session_key.encode("utf-8") + b"\0" + payload, "sha256")

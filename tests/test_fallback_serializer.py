@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyramid_dbsession import BadPayload, get_store
-from pyramid_dbsession.codec import Codec, JSONSerializer
+from pyramid_dbsession.codec import Codec, JSONSerializer, PickleSerializer
 from pyramid_dbsession.settings import parse_settings
 
 from .conftest import SECRET, session_rows
@@ -51,3 +51,19 @@ def test_fallback_serializer_none_is_no_fallback():
         {"dbsession.url": "sqlite://", "dbsession.secret": SECRET, "dbsession.fallback_serializer": "none"}
     )
     assert settings.fallback_serializer is None
+
+
+JSON_WITH_FALLBACK = Codec((SECRET,), JSONSerializer(), PickleSerializer())
+PICKLE_ONLY = Codec((SECRET,), PickleSerializer())
+KEY = "a" * 64
+FORMAT_CASES = {
+    "a row of the fallback's format": (PICKLE_ONLY.encode(KEY, {"user_id": 42}), True),
+    "a row of the current format": (JSON_WITH_FALLBACK.encode(KEY, {"user_id": 42}), False),
+    "a row signed with another secret": (Codec(("x" * 32,), PickleSerializer()).encode(KEY, {}), False),
+    "a row that is not signed text": ("garbage", False),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), FORMAT_CASES.values(), ids=FORMAT_CASES.keys())
+def test_codec_tells_the_old_format(text, expected):
+    assert JSON_WITH_FALLBACK.is_old_format(KEY, text) is expected

@@ -106,3 +106,8 @@ def test_initdb_with_create_table_and_an_unreachable_database_exits_1_with_one_l
     settings = {"dbsession.url": url, "dbsession.secret": SECRET, "dbsession.create_table": "true"}
     status, _, err = run(write_ini(tmp_path / "app.ini", settings))
     assert (status, err.count("\n"), err.startswith("dbsession-initdb: database error")) == (1, 1, True)
+
+
+def test_initdb_unknown_database_dialect_exits_2_with_one_line(tmp_path: Path) -> None:
+    status, _, err = run(write_ini(tmp_path / "app.ini", {"dbsession.url": "nosuch://", "dbsession.secret": SECRET}))
+    assert (status, err.count("\n"), err.startswith("dbsession-initdb: ")) == (2, 1, True)

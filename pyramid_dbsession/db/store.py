@@ -502,14 +502,18 @@ class SessionStore:
         """
         batches = self.purge_batches(batch_size, jobs)  # checks the arguments, for a dry run too
         if dry_run:
-            with self._reader.connect() as connection:
-                return int(connection.execute(_COUNT_EXPIRED, {"now": self.now()}).scalar_one())
+            return self.count_expired()
         deleted = 0
         for count in batches:
             deleted += count
             if progress is not None:
                 progress(deleted)
         return deleted
+
+    def count_expired(self, before: datetime | None = None) -> int:
+        """Return how many rows had expired by ``before`` (default: now)."""
+        with self._reader.connect() as connection:
+            return int(connection.execute(_COUNT_EXPIRED, {"now": before or self.now()}).scalar_one())
 
     def purge_batches(self, batch_size: int = 1000, jobs: int = 1) -> Iterator[int]:
         """Delete expired rows batch by batch, yielding each committed batch's count.

@@ -12,10 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
+from pyramid_dbsession.migrations import VERSION_TABLE
 from pyramid_dbsession.models import metadata
-
-#: Where the standalone environment records applied revisions.
-VERSION_TABLE = "alembic_version_dbsession"
 
 config = context.config
 

@@ -1,1 +1,1 @@
-"""Command-line tools for running pyramid_dbsession: ``dbsession-cleanup`` and ``dbsession-initdb``."""
+"""The console scripts: ``dbsession-check``, ``dbsession-cleanup`` and ``dbsession-initdb``."""
