@@ -183,7 +183,7 @@ def _schema_findings(database: DatabaseState) -> Iterator[Finding]:
         yield _found(
             "E002",
             f"{database.table} has no column {column!r}: requests that read or write sessions fail",
-            _MIGRATIONS_FIX,
+            f"run dbsession-initdb CONFIG_URI, which adds the columns a table lacks, or {_MIGRATIONS_FIX}",
         )
     for index in database.missing_indexes:
         yield _found(

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from ..checks import Branch, DatabaseState, VersionTable
 from .models import sessions_table as _t
+from .schema import missing_columns
 from .store import SessionStore
 
 #: Rows read per statement when counting the old format.
@@ -45,19 +46,19 @@ def survey(
         for name, shared in version_tables.items()
         if inspector.has_table(name)
     )
-    if not inspector.has_table(_t.name):
+    with store.engine.connect() as connection:
+        missing = missing_columns(connection)
+    if missing is None:
         return DatabaseState(_t.name, has_table=False, version_tables=recorded, branch=branch)
-    columns = {column["name"] for column in inspector.get_columns(_t.name)}
     indexes = {index["name"] for index in inspector.get_indexes(_t.name)}
-    missing_columns = tuple(column.name for column in _t.columns if column.name not in columns)
     return DatabaseState(
         _t.name,
         has_table=True,
-        missing_columns=missing_columns,
+        missing_columns=tuple(missing),
         missing_indexes=tuple(sorted(str(index.name) for index in _t.indexes if index.name not in indexes)),
         # Counting needs the columns the statements name.
-        long_expired=0 if missing_columns else store.count_expired(expired_before),
-        old_format=old_format_rows(store) if count_old_format and not missing_columns else None,
+        long_expired=0 if missing else store.count_expired(expired_before),
+        old_format=old_format_rows(store) if count_old_format and not missing else None,
         version_tables=recorded,
         branch=branch,
     )
