@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import webtest
+from pyramid.config import Configurator
+from pyramid_retry import IBeforeRetry
 from sqlalchemy.engine import Engine
 
 from pyramid_dbsession import SessionStore, get_store
@@ -109,6 +111,23 @@ def make_testapp(settings: dict[str, Any], clock: Clock) -> Iterator[Callable[..
 @pytest.fixture
 def testapp(make_testapp: Callable[..., webtest.TestApp]) -> webtest.TestApp:
     return make_testapp()
+
+
+class Retries:
+    """The exceptions pyramid_retry replayed, by class name: ``configure`` adds it with 3 attempts."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def configure(self, config: Configurator) -> None:
+        config.add_settings({"retry.attempts": 3})
+        config.include("pyramid_retry")
+        config.add_subscriber(lambda event: self.seen.append(type(event.exception).__name__), IBeforeRetry)
+
+
+@pytest.fixture
+def retries() -> Retries:
+    return Retries()
 
 
 def session_rows(engine: Engine) -> list[Any]:
