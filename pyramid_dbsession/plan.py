@@ -26,6 +26,10 @@ out. The rules, in the order they apply:
   touched: only its expiry moves.
 - The cookie is sent again only when the row's id or expiry changes, and
   only if the transaction that runs the plan commits.
+- An update carries what merging it into a row changed meanwhile needs
+  (:mod:`~pyramid_dbsession.merge`) when ``merge_conflicts`` is on and the
+  request :attr:`~Recorded.may_merge`; every write reads the session's own
+  expiry, since the new expiry depends on it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from .merge import Access
 from .settings import FOLLOW_TIMEOUT, CookieAge, Settings
 
 #: The session key holding a session's own idle lifetime, set by ``set_expiry()``.
@@ -73,6 +78,8 @@ class Policy:
     cookie_max_age: int | CookieAge | None
     detect_changes: bool
     unconfirmed: timedelta | None = None
+    #: Whether a lost version check may be merged (``dbsession.merge_conflicts``).
+    merge_conflicts: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -105,6 +112,23 @@ class Recorded:
     regenerated: bool = False
     #: Whether the browser sent a cookie of the session's name.
     cookie_sent: bool = False
+    #: Whether ``clear()`` was called, which drops keys the request never saw.
+    cleared: bool = False
+    read_keys: frozenset[str] = frozenset()
+    written_keys: frozenset[str] = frozenset()
+    #: Whether every key was read (iterating, ``len()``, ``==``, ``copy()``...).
+    read_all: bool = False
+
+    @property
+    def may_merge(self) -> bool:
+        """Whether this request's write may be merged into a row another request changed meanwhile.
+
+        Never for intents about the whole session rather than some of its
+        keys: ``clear()``, ``invalidate()``, ``regenerate_id()`` and
+        ``set_expiry()`` (a write of ``_expiry``).
+        """
+        whole_session = self.cleared or self.invalidated or self.regenerated
+        return not (whole_session or EXPIRY_KEY in self.written_keys)
 
 
 @dataclass(frozen=True)
@@ -126,6 +150,8 @@ class Update:
     version: int
     payload: bytes
     expire_date: datetime
+    #: What merging the write into a row changed since it was read needs; None when it must not merge.
+    merge: Access | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +256,14 @@ def _delete_read_row(loaded: LoadedRow | None, recorded: Recorded) -> Delete | N
     return Delete(loaded.session_key, loaded.version if carries_data else None)
 
 
+def _access(row: LoadedRow, recorded: Recorded, policy: Policy) -> Access | None:
+    if not (policy.merge_conflicts and recorded.may_merge):
+        return None
+    # The new expiry depends on the session's own, so every write reads it.
+    read_keys = recorded.read_keys | {EXPIRY_KEY}
+    return Access(row.payload, read_keys, recorded.written_keys, recorded.read_all)
+
+
 def plan_write(
     loaded: LoadedRow | None,
     recorded: Recorded,
@@ -258,12 +292,12 @@ def plan_write(
     update = touch = None
     if not row.confirmed:
         # The cookie came back: confirm the row (its version leaves 0) with the full expiry.
-        update = Update(row.session_key, row.version, dumps(dict(data)), expire)
+        update = Update(row.session_key, row.version, dumps(dict(data)), expire, _access(row, recorded, policy))
     elif recorded.modified or (policy.detect_changes and recorded.exposed):
         payload = dumps(dict(data))
         # A touch only moves an expiry forward: an earlier one is written with the data.
         if payload != row.payload or expire < row.expire_date:
-            update = Update(row.session_key, row.version, payload, expire)
+            update = Update(row.session_key, row.version, payload, expire, _access(row, recorded, policy))
     if update is None and expire != row.expire_date:
         touch = Touch(row.session_key, expire)
     renews = expire != row.expire_date or own_expiry(data) != row.own_expiry
