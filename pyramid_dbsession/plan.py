@@ -93,6 +93,7 @@ class Policy:
             cookie_max_age=settings.cookie_max_age,
             detect_changes=settings.detect_changes,
             unconfirmed=None if unconfirmed is None else timedelta(seconds=unconfirmed),
+            merge_conflicts=settings.merge_conflicts,
         )
 
 

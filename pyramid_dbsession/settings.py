@@ -65,6 +65,8 @@ class Settings:
     request_dbsession: str | None = None
     max_size: int = DEFAULT_MAX_SIZE
     retry_jitter: float = DEFAULT_RETRY_JITTER
+    #: Whether a write that lost its version check to a write of other keys is merged instead of replayed.
+    merge_conflicts: bool = True
 
 
 def _text(key: str, raw: Any) -> str:
@@ -193,6 +195,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "request_dbsession": _optional_text,
     "max_size": _seconds,
     "retry_jitter": parse_retry_jitter,
+    "merge_conflicts": _bool,
 }
 #: Every ``dbsession.*`` key this package reads (besides ``dbsession.engine.*``).
 SETTING_NAMES = tuple(PREFIX + name for name in _PARSERS)
