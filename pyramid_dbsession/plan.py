@@ -293,12 +293,12 @@ def plan_write(
     update = touch = None
     if not row.confirmed:
         # The cookie came back: confirm the row (its version leaves 0) with the full expiry.
-        update = Update(row.session_key, row.version, dumps(dict(data)), expire, _access(row, recorded, policy))
+        update = Update(row.session_key, row.version, dumps(dict(data)), expire, merge=_access(row, recorded, policy))
     elif recorded.modified or (policy.detect_changes and recorded.exposed):
         payload = dumps(dict(data))
         # A touch only moves an expiry forward: an earlier one is written with the data.
         if payload != row.payload or expire < row.expire_date:
-            update = Update(row.session_key, row.version, payload, expire, _access(row, recorded, policy))
+            update = Update(row.session_key, row.version, payload, expire, merge=_access(row, recorded, policy))
     if update is None and expire != row.expire_date:
         touch = Touch(row.session_key, expire)
     renews = expire != row.expire_date or own_expiry(data) != row.own_expiry

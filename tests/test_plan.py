@@ -240,7 +240,7 @@ CASES = {
                 7,
                 dumps({"a": 2, "b": 1}),
                 NOW + 14 * DAY - HOUR,
-                Access(dumps({"a": 1, "b": 1}), frozenset("a") | READS_EXPIRY, frozenset("a")),
+                merge=Access(dumps({"a": 1, "b": 1}), frozenset("a") | READS_EXPIRY, frozenset("a")),
             ),
             expire_date=NOW + 14 * DAY - HOUR,
         ),
@@ -251,7 +251,11 @@ CASES = {
         Recorded({"a": 1}, CREATED, read_all=True),
         WritePlan(
             update=Update(
-                "key", 7, dumps({"a": 1}), NOW + 14 * DAY, Access(dumps({"a": 1}), READS_EXPIRY, frozenset(), True)
+                "key",
+                7,
+                dumps({"a": 1}),
+                NOW + 14 * DAY,
+                merge=Access(dumps({"a": 1}), READS_EXPIRY, frozenset(), True),
             ),
             cookie=CookieAction.SET,
             max_age=TWO_WEEKS,
