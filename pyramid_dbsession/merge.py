@@ -2,8 +2,8 @@
 
 :func:`merge` is pure: the data as read, the data this request ends with, the
 row's current data and what this request read and wrote (:class:`Access`) go
-in; the merged data comes out, or None when the two requests cannot be told
-apart from some serial order of them. The rules:
+in; the merged data comes out, or None when the result might differ from
+what running the requests one after the other would give. The rules:
 
 - The other writers' changes are the top-level keys whose value (or presence)
   differs between the data as read and the current data; values are compared

@@ -34,9 +34,10 @@ class Session(MutableMapping[str, Any]):
     read ``k``; iterating, ``len()``, ``keys()``, ``values()``, ``items()``,
     ``==``, ``copy()``, ``popitem()`` and ``changed()`` read every key;
     assigning, ``del``, ``pop``, ``popitem``, ``setdefault`` and ``update``
-    write the keys they change; a mutable value handed out is read and written. It knows nothing of SQL, cookies or
-    transactions: :func:`pyramid_dbsession.plan.plan_write` reads what it
-    recorded through :meth:`recorded`.
+    write the keys they change; a mutable value handed out is read and
+    written. It knows nothing of SQL, cookies or transactions:
+    :func:`pyramid_dbsession.plan.plan_write` reads what it recorded through
+    :meth:`recorded`.
     """
 
     def __init__(
