@@ -31,6 +31,10 @@ out. The rules, in the order they apply:
   the session's doing: it regenerates the id there and then.)
 - The cookie is sent again only when the row's id or expiry changes, and
   only if the transaction that runs the plan commits.
+- An update carries what merging it into a row changed meanwhile needs
+  (:mod:`~pyramid_dbsession.merge`) when ``merge_conflicts`` is on and the
+  request :attr:`~Recorded.may_merge`; every write reads the session's own
+  expiry, since the new expiry depends on it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from .merge import Access
 from .settings import FOLLOW_TIMEOUT, CookieAge, Settings
 
 #: The session key holding a session's own idle lifetime, set by ``set_expiry()``.
@@ -81,6 +86,8 @@ class Policy:
     #: The session key naming the session's user, or None.
     principal_key: str | None = None
     rotate_on_principal_change: bool = True
+    #: Whether a lost version check may be merged (``dbsession.merge_conflicts``).
+    merge_conflicts: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -96,6 +103,7 @@ class Policy:
             unconfirmed=None if unconfirmed is None else timedelta(seconds=unconfirmed),
             principal_key=settings.principal_key,
             rotate_on_principal_change=settings.rotate_on_principal_change,
+            merge_conflicts=settings.merge_conflicts,
         )
 
 
@@ -119,6 +127,25 @@ class Recorded:
     principal_read: str | None = None
     #: Whether ``end_other_sessions()`` was called.
     end_others: bool = False
+    #: Whether a write changed the principal (with rotation off, the row keeps its id).
+    principal_changed: bool = False
+    #: Whether ``clear()`` was called, which drops keys the request never saw.
+    cleared: bool = False
+    read_keys: frozenset[str] = frozenset()
+    written_keys: frozenset[str] = frozenset()
+    #: Whether every key was read (iterating, ``len()``, ``==``, ``copy()``...).
+    read_all: bool = False
+
+    @property
+    def may_merge(self) -> bool:
+        """Whether this request's write may be merged into a row another request changed meanwhile.
+
+        Never for intents about the whole session rather than some of its
+        keys: ``clear()``, ``invalidate()``, ``regenerate_id()``,
+        ``set_expiry()`` (a write of ``_expiry``) and a change of principal.
+        """
+        whole_session = self.cleared or self.invalidated or self.regenerated or self.principal_changed
+        return not (whole_session or EXPIRY_KEY in self.written_keys)
 
 
 @dataclass(frozen=True)
@@ -142,6 +169,8 @@ class Update:
     payload: bytes
     expire_date: datetime
     principal: str | None = None
+    #: What merging the write into a row changed since it was read needs; None when it must not merge.
+    merge: Access | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +295,17 @@ def _delete_read_row(loaded: LoadedRow | None, recorded: Recorded) -> Delete | N
     return Delete(loaded.session_key, loaded.version if carries_data else None)
 
 
+def _access(row: LoadedRow, recorded: Recorded, policy: Policy) -> Access | None:
+    if not (policy.merge_conflicts and recorded.may_merge):
+        return None
+    # The new expiry depends on the session's own, and the row's principal column on the
+    # principal, so every write reads both: another writer's change to either conflicts.
+    read_keys = recorded.read_keys | {EXPIRY_KEY}
+    if policy.principal_key is not None:
+        read_keys |= {policy.principal_key}
+    return Access(row.payload, read_keys, recorded.written_keys, recorded.read_all)
+
+
 def plan_write(
     loaded: LoadedRow | None,
     recorded: Recorded,
@@ -303,12 +343,16 @@ def plan_write(
     update = touch = None
     if not row.confirmed:
         # The cookie came back: confirm the row (its version leaves 0) with the full expiry.
-        update = Update(row.session_key, row.version, dumps(dict(data)), expire, principal)
+        update = Update(
+            row.session_key, row.version, dumps(dict(data)), expire, principal, merge=_access(row, recorded, policy)
+        )
     elif recorded.modified or (policy.detect_changes and recorded.exposed):
         payload = dumps(dict(data))
         # A touch only moves an expiry forward: an earlier one is written with the data.
         if payload != row.payload or expire < row.expire_date:
-            update = Update(row.session_key, row.version, payload, expire, principal)
+            update = Update(
+                row.session_key, row.version, payload, expire, principal, merge=_access(row, recorded, policy)
+            )
     if update is None and expire != row.expire_date:
         touch = Touch(row.session_key, expire)
     gained = update is not None and principal is not None and principal != recorded.principal_read

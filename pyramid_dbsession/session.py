@@ -26,12 +26,22 @@ class Session(MutableMapping[str, Any]):
     which keys it read and wrote, whether a mutable value was handed out
     (``exposed``: only then can data change in place, so only then is it
     serialized again and compared at the end of the request), and the intents
-    ``invalidate()``, ``regenerate_id()`` and ``end_other_sessions()``. A
-    mutation that fails (deleting a missing key) records nothing. A write
-    that changes the principal (``dbsession.principal_key``) rotates the
-    session there and then, see :meth:`_follow_principal`. It knows nothing of SQL, cookies or
-    transactions: :func:`pyramid_dbsession.plan.plan_write` reads what it
-    recorded through :meth:`recorded`.
+    ``clear()``, ``invalidate()``, ``regenerate_id()`` and
+    ``end_other_sessions()``. A mutation that fails (deleting a missing key)
+    records no write. A write that changes the principal
+    (``dbsession.principal_key``) rotates the session there and then, see
+    :meth:`_follow_principal`.
+
+    Reads and writes are recorded per top-level key, for merging concurrent
+    writes (:mod:`pyramid_dbsession.merge`): ``session[k]``, ``get(k)``,
+    ``k in session``, ``pop(k)``, ``setdefault(k)`` and ``del session[k]``
+    read ``k``; iterating, ``len()``, ``keys()``, ``values()``, ``items()``,
+    ``==``, ``copy()``, ``popitem()`` and ``changed()`` read every key;
+    assigning, ``del``, ``pop``, ``popitem``, ``setdefault`` and ``update``
+    write the keys they change; a mutable value handed out is read and
+    written. It knows nothing of SQL, cookies or transactions:
+    :func:`pyramid_dbsession.plan.plan_write` reads what it recorded through
+    :meth:`recorded`.
     """
 
     def __init__(
@@ -53,6 +63,7 @@ class Session(MutableMapping[str, Any]):
         self.exposed = False
         self.invalidated = False
         self.regenerated = False
+        self.cleared = False
         self.read_all = False
         self.read_keys: set[str] = set()
         self.written_keys: set[str] = set()
@@ -88,6 +99,11 @@ class Session(MutableMapping[str, Any]):
             cookie_sent=self._cookie_sent,
             principal_read=self._principal_read,
             end_others=self.end_others,
+            principal_changed=self._principal != self._principal_read,
+            cleared=self.cleared,
+            read_keys=frozenset(self.read_keys),
+            written_keys=frozenset(self.written_keys),
+            read_all=self.read_all,
         )
 
     # -- loading and recording ---------------------------------------------------------
@@ -275,6 +291,8 @@ class Session(MutableMapping[str, Any]):
 
     def clear(self) -> None:
         data = self._load()
+        # No keys at all, also none set meanwhile by another request: it never merges.
+        self.cleared = True
         if data:
             keys = list(data)
             data.clear()

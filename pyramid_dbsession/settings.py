@@ -73,6 +73,8 @@ class Settings:
     #: Whether rows record the browser's User-Agent and address (personal data).
     client_info: bool = False
     max_sessions_per_principal: int | None = None
+    #: Whether a write that lost its version check to a write of other keys is merged instead of replayed.
+    merge_conflicts: bool = True
 
 
 def _text(key: str, raw: Any) -> str:
@@ -211,6 +213,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "rotate_on_principal_change": _bool,
     "client_info": _bool,
     "max_sessions_per_principal": _optional_count,
+    "merge_conflicts": _bool,
 }
 #: Every ``dbsession.*`` key this package reads (besides ``dbsession.engine.*``).
 SETTING_NAMES = tuple(PREFIX + name for name in _PARSERS)

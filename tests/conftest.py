@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import webtest
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid_retry import IBeforeRetry
 from sqlalchemy.engine import Engine
 
 from pyramid_dbsession import SessionStore, get_store
+from pyramid_dbsession.ids import session_key_for
 from pyramid_dbsession.models import create_table, drop_table, sessions_table
 
 from .sessionapp import make_app
@@ -111,10 +115,38 @@ def testapp(make_testapp: Callable[..., webtest.TestApp]) -> webtest.TestApp:
     return make_testapp()
 
 
+class Retries:
+    """The exceptions pyramid_retry replayed, by class name: ``configure`` adds it with 3 attempts."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def configure(self, config: Configurator) -> None:
+        config.add_settings({"retry.attempts": 3})
+        config.include("pyramid_retry")
+        config.add_subscriber(lambda event: self.seen.append(type(event.exception).__name__), IBeforeRetry)
+
+
+@pytest.fixture
+def retries() -> Retries:
+    return Retries()
+
+
 def session_rows(engine: Engine) -> list[Any]:
     """Every row of ``core_sessions``."""
     with engine.connect() as connection:
         return list(connection.execute(sa.select(sessions_table)))
+
+
+def commit_elsewhere(request: Request, later: timedelta = timedelta(0), **changes: Any) -> None:
+    """Another request of ``request``'s session commits ``changes`` first, its expiry ``later`` than stored."""
+    store = get_store(request.registry)
+    session_key = session_key_for(request.cookies["session"])
+    stored = store.load(session_key)
+    assert stored is not None
+    text = store.codec.encode(session_key, {**store.decode(stored), **changes})
+    with store.engine.begin() as connection:
+        assert store.update(connection, session_key, stored.version, text, stored.expire_date + later)
 
 
 @contextmanager

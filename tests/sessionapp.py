@@ -28,8 +28,9 @@ def set_keys(request: Request) -> dict[str, Any]:
 
 @view_config(route_name="incr", renderer="json")
 def increment(request: Request) -> int:
-    request.session["counter"] = request.session.get("counter", 0) + 1
-    return request.session["counter"]
+    key = request.params.get("key", "counter")
+    request.session[key] = request.session.get(key, 0) + 1
+    return request.session[key]
 
 
 @view_config(route_name="append", renderer="json")

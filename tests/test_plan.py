@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pyramid_dbsession.merge import Access
 from pyramid_dbsession.plan import (
     NOTHING,
     CookieAction,
@@ -37,6 +38,9 @@ CREATED = NOW - 3 * DAY
 TWO_WEEKS = int((14 * DAY).total_seconds())
 WITH_USERS = replace(POLICY, principal_key="auth.userid")
 USER = {"auth.userid": 42, "a": 1}
+MERGING = replace(POLICY, merge_conflicts=True)
+#: Every write reads the session's own expiry, since the new expiry depends on it.
+READS_EXPIRY = frozenset({"_expiry"})
 
 
 def dumps(data: dict[str, Any]) -> bytes:
@@ -286,6 +290,55 @@ CASES = {
         Recorded({"a": 1}, CREATED, modified=True, end_others=True),
         WritePlan(expire_date=NOW + 14 * DAY - HOUR),
         WITH_USERS,
+    ),
+    "with merge_conflicts, an update carries what the request read and wrote": Case(
+        row({"a": 1, "b": 1}),
+        Recorded({"a": 2, "b": 1}, CREATED, modified=True, read_keys=frozenset("a"), written_keys=frozenset("a")),
+        WritePlan(
+            update=Update(
+                "key",
+                7,
+                dumps({"a": 2, "b": 1}),
+                NOW + 14 * DAY - HOUR,
+                merge=Access(dumps({"a": 1, "b": 1}), frozenset("a") | READS_EXPIRY, frozenset("a")),
+            ),
+            expire_date=NOW + 14 * DAY - HOUR,
+        ),
+        MERGING,
+    ),
+    "with merge_conflicts, a confirming update may merge too": Case(
+        replace(row({"a": 1}, expires_in=HOUR - timedelta(minutes=1)), confirmed=False),
+        Recorded({"a": 1}, CREATED, read_all=True),
+        WritePlan(
+            update=Update(
+                "key",
+                7,
+                dumps({"a": 1}),
+                NOW + 14 * DAY,
+                merge=Access(dumps({"a": 1}), READS_EXPIRY, frozenset(), True),
+            ),
+            cookie=CookieAction.SET,
+            max_age=TWO_WEEKS,
+            expire_date=NOW + 14 * DAY,
+        ),
+        replace(MERGING, unconfirmed=HOUR),
+    ),
+    "with merge_conflicts, an update after clear() never merges": Case(
+        row({"a": 1}),
+        Recorded({"b": 2}, CREATED, modified=True, cleared=True, written_keys=frozenset("ab")),
+        WritePlan(update=Update("key", 7, dumps({"b": 2}), NOW + 14 * DAY - HOUR), expire_date=NOW + 14 * DAY - HOUR),
+        MERGING,
+    ),
+    "with merge_conflicts, an update of the own expiry never merges": Case(
+        row({"a": 1}),
+        Recorded({"a": 1, "_expiry": 0}, CREATED, modified=True, written_keys=READS_EXPIRY),
+        WritePlan(
+            update=Update("key", 7, dumps({"a": 1, "_expiry": 0}), NOW + 14 * DAY),
+            cookie=CookieAction.SET,
+            max_age=None,
+            expire_date=NOW + 14 * DAY,
+        ),
+        MERGING,
     ),
 }
 

@@ -10,6 +10,7 @@ from pyramid.paster import get_appsettings
 from pyramid_dbsession import DBSessionFactory
 from pyramid_dbsession.codec import JSONSerializer, PickleSerializer
 from pyramid_dbsession.errors import SettingsError
+from pyramid_dbsession.plan import Policy
 from pyramid_dbsession.settings import FOLLOW_TIMEOUT, parse_settings, settings_from_options
 from pyramid_dbsession.wsgi import SessionMiddleware
 
@@ -42,6 +43,11 @@ def test_defaults_match_the_readme():
     assert settings.detect_changes is True and settings.create_table is False
     assert isinstance(settings.serializer, PickleSerializer)
     assert settings.max_size == 1048576
+
+
+def test_merge_conflicts_is_on_by_default_and_reaches_the_plan_policy():
+    policies = [Policy.from_settings(parse()), Policy.from_settings(parse(merge_conflicts="off"))]
+    assert [policy.merge_conflicts for policy in policies] == [True, False]
 
 
 def test_reissue_time_defaults_to_a_tenth_of_the_timeout():
@@ -209,6 +215,7 @@ def test_missing_secret_is_an_error():
         ("serializer", "yaml", r"dbsession\.serializer must be 'pickle', 'json' or a dotted name, got 'yaml'"),
         ("serializer", "json.JSONDecodeError", r"dbsession\.serializer must name an object with dumps\(\)"),
         ("max_size", "big", r"dbsession\.max_size must be a whole number, got 'big'"),
+        ("merge_conflicts", "sometimes", r"dbsession\.merge_conflicts must be true or false .*got 'sometimes'"),
     ],
 )
 def test_bad_value_names_the_setting_and_the_value(key, value, message):

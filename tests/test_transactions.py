@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session as ORMSession
 
 import pyramid_dbsession.db.store
 from pyramid_dbsession import DBSessionFactory, SessionConflict, SessionTooLarge, get_store
-from pyramid_dbsession.models import sessions_table
 
-from .conftest import SECRET, session_rows
+from .conftest import SECRET, commit_elsewhere, session_rows
 from .sessionapp import ROUTES
 
 notes_metadata = sa.MetaData()
@@ -208,26 +207,48 @@ def test_exception_view_renders_an_oversized_session(make_testapp, engine):
     assert "Set-Cookie" not in response.headers and session_rows(engine) == []
 
 
-def test_conflict_rendered_by_a_catch_all_view_is_still_replayed(make_testapp):
-    attempts: list[int] = []
+def interrupted_once(attempts: list[int], **elsewhere: str) -> Any:
+    """``/interrupted_once``: reads and writes ``a``; on its first attempt ``elsewhere`` is committed in between."""
 
     def configure(config: Configurator) -> None:
         with_retry(catch_all=True)(config)
 
-        def interrupted_once(request: Request) -> Response:
+        def interrupted(request: Request) -> Response:
             request.session.get("a")
             attempts.append(len(attempts) + 1)
-            if len(attempts) == 1:  # a concurrent request writes the row first
-                with get_store(request.registry).engine.begin() as connection:
-                    connection.execute(sessions_table.update().values(version=sessions_table.c.version + 1))
+            if len(attempts) == 1:
+                commit_elsewhere(request, **elsewhere)
             request.session["a"] = "changed"
             return Response("changed")
 
         config.add_route("interrupted_once", "/interrupted_once")
-        config.add_view(interrupted_once, route_name="interrupted_once")
+        config.add_view(interrupted, route_name="interrupted_once")
 
-    testapp = make_testapp(configure)
+    return configure
+
+
+def test_conflict_rendered_by_a_catch_all_view_is_still_replayed(make_testapp):
+    attempts: list[int] = []
+    # The concurrent request writes the key this one reads and writes: a real conflict, never merged.
+    testapp = make_testapp(interrupted_once(attempts, a="elsewhere"))
     testapp.get("/set", {"a": "1"})
     response = testapp.get("/interrupted_once")
     assert (response.text, attempts) == ("changed", [1, 2])
     assert testapp.get("/show").json == {"a": "changed"}
+
+
+def test_concurrent_write_of_another_key_is_merged_without_a_replay(make_testapp):
+    attempts: list[int] = []
+    testapp = make_testapp(interrupted_once(attempts, b="elsewhere"))
+    testapp.get("/set", {"a": "1"})
+    response = testapp.get("/interrupted_once")
+    assert (response.text, attempts) == ("changed", [1])
+    assert testapp.get("/show").json == {"a": "changed", "b": "elsewhere"}
+
+
+def test_concurrent_write_of_another_key_is_replayed_with_merging_off(make_testapp):
+    attempts: list[int] = []
+    testapp = make_testapp(interrupted_once(attempts, b="elsewhere"), merge_conflicts="false")
+    testapp.get("/set", {"a": "1"})
+    testapp.get("/interrupted_once")
+    assert (attempts, testapp.get("/show").json) == ([1, 2], {"a": "changed", "b": "elsewhere"})

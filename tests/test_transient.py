@@ -15,7 +15,6 @@ import zope.sqlalchemy
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid_retry import IBeforeRetry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 from transaction.interfaces import TransientError
@@ -115,23 +114,6 @@ def lock_timeout_of(engine: Engine) -> Exception:
     if engine.dialect.name in {"mysql", "mariadb"}:
         return pymysql.err.OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
     pytest.skip("SQLite has no lock wait timeout a replay could cure: a locked database waits, then fails")
-
-
-class Retries:
-    """The exceptions pyramid_retry replayed, by class name."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def configure(self, config: Configurator) -> None:
-        config.add_settings({"retry.attempts": 3})
-        config.include("pyramid_retry")
-        config.add_subscriber(lambda event: self.seen.append(type(event.exception).__name__), IBeforeRetry)
-
-
-@pytest.fixture
-def retries() -> Retries:
-    return Retries()
 
 
 def test_lock_wait_timeout_in_a_session_write_is_replayed(make_testapp, engine, retries):

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session as ORMSession
 from ..codec import Codec
 from ..errors import BadSessionData, DBSessionError, SessionConflict, SessionTooLarge
 from ..ids import looks_like_session_id, new_session_id, session_key_for
-from ..plan import Insert, Loaded, LoadedRow, WritePlan, own_expiry
+from ..merge import merge
+from ..plan import Insert, Loaded, LoadedRow, Update, WritePlan, own_expiry
 from ..settings import DEFAULT_MAX_SIZE
 from .fastread import DirectSelect
 from .models import (
@@ -37,6 +38,8 @@ from .purge import Purge
 from .transient import transient_error
 
 log = logging.getLogger("pyramid_dbsession")
+#: Logs each merge at DEBUG: a handler on it counts them.
+merge_log = logging.getLogger("pyramid_dbsession.merge")
 
 #: Anything that runs statements inside a transaction someone else commits.
 Executor = Connection | ORMSession
@@ -308,10 +311,12 @@ class SessionStore:
     def apply(self, plan: WritePlan, executor: Executor, client: ClientInfo = NO_CLIENT) -> str | None:
         """Run a plan's statements on ``executor``; return the new session id if it inserted a row.
 
-        ``client`` is recorded on an inserted row. Raises
+        ``client`` is recorded on an inserted row. An update whose row
+        changed since it was read is merged into the row's current data when
+        the plan allows it and the two writes do not overlap. Raises
         :class:`SessionConflict` when a row the plan depends on was changed
-        or deleted since it was read, and :class:`SessionTooLarge` over
-        ``max_size``.
+        or deleted since it was read and no merge was made, and
+        :class:`SessionTooLarge` over ``max_size``.
         """
         if plan.delete is not None:
             removed = self.remove(executor, plan.delete.session_key, plan.delete.version)
@@ -322,7 +327,8 @@ class SessionStore:
             update = plan.update
             text = self._signed(update.session_key, update.payload)
             principal = _checked_principal(update.principal)
-            if not self.update(executor, update.session_key, update.version, text, update.expire_date, principal):
+            written = self.update(executor, update.session_key, update.version, text, update.expire_date, principal)
+            if not (written or self._merge_into_current(executor, update)):
                 raise SessionConflict(update.session_key)
             written_key = update.session_key
         if plan.touch is not None:
@@ -355,6 +361,40 @@ class SessionStore:
         others = self._execute(executor, _LIMITED, params).scalars().all()
         if len(others) >= limit:
             self._execute(executor, _DELETE_KEYS, {"keys": list(others[limit - 1 :])})
+
+    def _merge_into_current(self, executor: Executor, update: Update) -> bool:
+        """Write ``update``'s changes over its row's current data, read and locked on ``executor``.
+
+        Returns False, writing nothing, when the update may not merge, the row
+        is gone (it is never brought back) or the two writes overlap (see
+        :mod:`pyramid_dbsession.merge`). The merged data is signed and checked
+        against ``max_size`` afresh, and keeps the later of the two expiries.
+        """
+        if update.merge is None:
+            return False
+        current = self.load(update.session_key, locking=executor)
+        if current is None:
+            return False
+        codec = self.codec
+        try:
+            data = codec.decode(update.session_key, current.session_data)
+        except BadSessionData:
+            return False  # the replay starts a fresh session, and logs why
+        read, final = codec.loads(update.merge.read_payload), codec.loads(update.payload)
+        merged = merge(read, final, data, update.merge, codec.dumps)
+        if merged is None:
+            return False
+        text = self._signed(update.session_key, codec.dumps(merged))
+        expire = max(update.expire_date, current.expire_date)
+        if not self.update(executor, update.session_key, current.version, text, expire, update.principal):
+            return False
+        merge_log.debug(
+            "merged a write of session %s… read at version %d into version %d",
+            update.session_key[:12],
+            update.version,
+            current.version,
+        )
+        return True
 
     def _insert_new(self, executor: Executor, insert: Insert, client: ClientInfo) -> str:
         principal = _checked_principal(insert.principal)

@@ -19,10 +19,12 @@ from .client import SAMPLES, TrackedSession
 class SessionCheck:
     """What the table holds compared with what the clients were told."""
 
+    #: Counters checked (a tabs session holds two).
     checked: int = 0
-    #: Sessions whose stored counter equals the increments acknowledged to their client.
+    sessions: int = 0
+    #: Counters whose stored value equals the increments acknowledged to their client.
     exact: int = 0
-    #: Sessions whose counter also holds increments whose response failed during an outage.
+    #: Counters that also hold increments whose response failed during an outage.
     with_unacknowledged: int = 0
     #: Acknowledged increments missing from the table, summed over sessions.
     lost_increments: int = 0
@@ -55,9 +57,9 @@ class SessionCheck:
     def lines(self) -> list[str]:
         """The figures, one line each, for the terminal."""
         return [
-            f"sessions checked: {self.checked} ({self.rows_in_table} rows in the table); counters equal to "
-            f"acknowledged increments: {self.exact}, also holding increments unacknowledged in an outage: "
-            f"{self.with_unacknowledged}",
+            f"sessions checked: {self.sessions} ({self.checked} counters; {self.rows_in_table} rows in the table); "
+            f"counters equal to acknowledged increments: {self.exact}, also holding increments unacknowledged in "
+            f"an outage: {self.with_unacknowledged}",
             f"lost: {self.lost} (increments {self.lost_increments}, rows missing {self.missing_rows}, corrupt "
             f"{self.corrupt_rows}, wrong owner {self.foreign_owner}, failed-view data {self.failed_view_data}, "
             f"phantom increments {self.phantom_increments})",
@@ -69,7 +71,7 @@ def check_sessions(engine: Engine, secret: str, sessions: list[TrackedSession]) 
     codec = Codec((secret,), JSONSerializer())
     with engine.connect() as connection:
         rows = dict(connection.execute(sa.select(sessions_table.c.session_key, sessions_table.c.session_data)).all())
-    check = SessionCheck(rows_in_table=len(rows))
+    check = SessionCheck(rows_in_table=len(rows), sessions=len({tracked.session_id for tracked in sessions}))
     for tracked in sessions:
         check.checked += 1
         session_key = session_key_for(tracked.session_id)
@@ -89,7 +91,7 @@ def check_sessions(engine: Engine, secret: str, sessions: list[TrackedSession]) 
         if "doomed" in data:
             check.failed_view_data += 1
             check.note(f"{tracked.owner}: a failed view's change was stored")
-        _compare_counter(check, tracked, data.get("counter", 0))
+        _compare_counter(check, tracked, data.get(tracked.key, 0))
     return check
 
 
@@ -98,10 +100,12 @@ def _compare_counter(check: SessionCheck, tracked: TrackedSession, stored: int) 
         check.exact += 1
     elif stored < tracked.acknowledged:
         check.lost_increments += tracked.acknowledged - stored
-        check.note(f"{tracked.owner}: counter {stored}, {tracked.acknowledged} acknowledged")
+        check.note(f"{tracked.owner}: {tracked.key} {stored}, {tracked.acknowledged} acknowledged")
     elif stored <= tracked.acknowledged + tracked.unacknowledged:
         # A commit can succeed while its connection dies before the answer.
         check.with_unacknowledged += 1
     else:
         check.phantom_increments += stored - tracked.acknowledged - tracked.unacknowledged
-        check.note(f"{tracked.owner}: counter {stored}, only {tracked.acknowledged} + {tracked.unacknowledged} sent")
+        check.note(
+            f"{tracked.owner}: {tracked.key} {stored}, only {tracked.acknowledged} + {tracked.unacknowledged} sent"
+        )

@@ -1,6 +1,6 @@
 """LoadRun: many HTTP clients, each with its own cookie jar, against the load server.
 
-Four kinds of client run at once until the plan's duration is over:
+Five kinds of client run at once until the plan's duration is over:
 
 - readers own a session and mostly read it (``/show``), sometimes increment it;
 - writers own a session and mostly increment its counter (``/incr``); now and
@@ -8,6 +8,9 @@ Four kinds of client run at once until the plan's duration is over:
   provoked 500 that must store nothing);
 - pairs own a session and send two increments at the same moment, on two
   connections, so one of them conflicts and pyramid_retry replays it;
+- tabs own a session and send increments of two keys at the same moment, one
+  key per connection (two tabs, each storing its own draft): the loser of the
+  version check merges its write instead of replaying it;
 - visitors arrive without a cookie, read, then start a session of their own.
 
 Every client remembers the increments the server acknowledged (a 200), so the
@@ -35,6 +38,10 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 COOKIE_NAME = "session"
+#: The session key ``/incr`` increments unless told another.
+COUNTER = "counter"
+#: The key the second tab of a session increments.
+DRAFT = "draft"
 #: How many unexpected responses a report describes in full.
 SAMPLES = 10
 
@@ -50,19 +57,22 @@ class LoadPlan:
     visitors: int
     #: A writer calls ``/fail`` once in this many requests.
     fail_every: int = 40
+    tabs: int = 0
 
     @property
     def threads(self) -> int:
-        """Client threads the plan runs (a pair is two)."""
-        return self.readers + self.writers + 2 * self.pairs + self.visitors
+        """Client threads the plan runs (a pair, and a tab client, are two)."""
+        return self.readers + self.writers + 2 * self.pairs + 2 * self.tabs + self.visitors
 
 
 @dataclass
 class TrackedSession:
-    """A session a client created, and what the server acknowledged about it."""
+    """A counter of a session a client created, and what the server acknowledged about it."""
 
     owner: str
     session_id: str
+    #: The session key holding the counter.
+    key: str = COUNTER
     #: Increments answered with a 200.
     acknowledged: int = 0
     #: Increments that failed during an outage: the commit may or may not have happened.
@@ -142,6 +152,7 @@ class LoadRun:
             *[self._reader] * plan.readers,
             *[self._writer] * plan.writers,
             *[self._pair] * plan.pairs,
+            *[self._tabs] * plan.tabs,
             *[self._visitor] * plan.visitors,
         ]
         for index, role in enumerate(roles):
@@ -201,7 +212,10 @@ class LoadRun:
         response = self._fetch(connection, jar, "/set", {"owner": owner})
         if response.status != 200 or jar.session_id is None:
             return None
-        tracked = TrackedSession(owner, jar.session_id)
+        return self._track(owner, jar.session_id, COUNTER)
+
+    def _track(self, owner: str, session_id: str, key: str) -> TrackedSession:
+        tracked = TrackedSession(owner, session_id, key)
         with self._lock:
             self.sessions.append(tracked)
         return tracked
@@ -248,6 +262,19 @@ class LoadRun:
                 for half in both:
                     half.result()
 
+    def _tabs(self, rng: random.Random) -> None:
+        owned = self._own_session("tabs")
+        if owned is None:
+            return
+        _, jar, counter = owned
+        draft = self._track(counter.owner, counter.session_id, DRAFT)
+        tabs = [(self._connection(), counter), (self._connection(), draft)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            while self._running():
+                both = [pool.submit(self._increment, connection, jar, tracked) for connection, tracked in tabs]
+                for tab in both:
+                    tab.result()
+
     def _visitor(self, rng: random.Random) -> None:
         connection = self._connection()
         while self._running():
@@ -272,11 +299,12 @@ class LoadRun:
             with self._lock:
                 self.foreign_data += 1
             self._unexpected(f"{tracked.owner} read a session holding {data!r}")
-        elif data.get("counter", 0) < floor:
-            self._unexpected(f"{tracked.owner} read counter {data.get('counter')} after {floor} acknowledged")
+        elif data.get(tracked.key, 0) < floor:
+            self._unexpected(f"{tracked.owner} read {tracked.key} {data.get(tracked.key)} after {floor} acknowledged")
 
     def _increment(self, connection: http.client.HTTPConnection, jar: CookieJar, tracked: TrackedSession) -> None:
-        response = self._fetch(connection, jar, "/incr", tracked=tracked)
+        params = None if tracked.key == COUNTER else {"key": tracked.key}
+        response = self._fetch(connection, jar, "/incr", params, tracked=tracked)
         with self._lock:
             if response.status == 200:
                 tracked.acknowledged += 1
@@ -406,8 +434,8 @@ class LoadReport:
         plan = self.plan
         latency = " ".join(f"{name} {value:.1f}" for name, value in self.latency_ms.items())
         return [
-            f"clients: {plan.threads} threads ({plan.readers} readers, {plan.writers} writers, "
-            f"{plan.pairs} pairs of 2, {plan.visitors} visitors) for {self.elapsed:.1f} s",
+            f"clients: {plan.threads} threads ({plan.readers} readers, {plan.writers} writers, {plan.pairs} pairs "
+            f"of 2, {plan.tabs} sessions in 2 tabs, {plan.visitors} visitors) for {self.elapsed:.1f} s",
             f"requests: {self.requests} ({self.requests / self.elapsed:.0f}/s); latency ms: {latency}",
             f"responses: {dict(sorted(self.statuses.items()))}; 5xx: {self.server_errors}, "
             f"provoked: {self.provoked or 0}, unexpected: {self.unexpected_count}",

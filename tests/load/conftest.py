@@ -1,7 +1,7 @@
-"""The private PostgreSQL cluster and the ``--load-long`` option.
+"""The private PostgreSQL cluster and the ``--load-long`` and ``--load-no-merge`` options.
 
-The option is read from this directory's conftest, so pass the directory on the
-command line for the long run: ``pytest tests/load --load-long``.
+The options are read from this directory's conftest, so pass the directory on
+the command line for the long run: ``pytest tests/load --load-long``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="run the load tests for minutes with more clients, instead of seconds",
+    )
+    parser.addoption(
+        "--load-no-merge",
+        action="store_true",
+        default=False,
+        help="serve the load with dbsession.merge_conflicts = false: every conflict is replayed",
     )
 
 

@@ -4,7 +4,8 @@
 
 prints ``serving on http://127.0.0.1:PORT`` once it listens, then serves until
 terminated. Errors go to stderr through :mod:`logging`, as waitress logs them.
-``GET /stats`` returns the retries pyramid_retry made, by exception class.
+``GET /stats`` returns the retries pyramid_retry made, by exception class, and
+the merges the store made instead of a retry.
 ``--settings`` adds app settings (a JSON object), ``--include`` Pyramid includes.
 """
 
@@ -50,14 +51,33 @@ class RetryCounter:
             return dict(self._counts)
 
 
+class MergeCounter(logging.Handler):
+    """Counts the merges the store logs, on ``pyramid_dbsession.merge`` at DEBUG."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1  # under the handler's lock
+
+    def attach(self) -> None:
+        merge_log = logging.getLogger("pyramid_dbsession.merge")
+        merge_log.setLevel(logging.DEBUG)
+        merge_log.propagate = False  # counted, not written to the server's log
+        merge_log.addHandler(self)
+
+
 def make_load_app(
     url: str, secret: str, threads: int, extra: dict[str, Any] | None = None, includes: Sequence[str] = ()
 ) -> Router:
     """The test views under pyramid_tm and pyramid_retry, with ``/stats``, ``extra`` settings and ``includes``."""
     retries = RetryCounter()
+    merges = MergeCounter()
+    merges.attach()
 
     def stats(request: Request) -> dict[str, Any]:
-        return {"retries": retries.snapshot()}
+        return {"retries": retries.snapshot(), "merges": merges.count}
 
     def configure(config: Configurator) -> None:
         config.add_settings({"retry.attempts": RETRY_ATTEMPTS})
