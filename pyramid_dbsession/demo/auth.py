@@ -40,7 +40,11 @@ def login_form(request: Request) -> dict[str, Any]:
 # refuses cookies has no session to hold a token, and deserves a clear message.
 @view_config(route_name="login", renderer="templates/login.jinja2", request_method="POST", require_csrf=False)
 def login(request: Request) -> dict[str, Any] | HTTPFound:
-    """Log a user in: a new session id, ``user_id`` in the session, and "remember me"."""
+    """Log a user in: a new session id, ``user_id`` in the session, and "remember me".
+
+    An unknown username costs a password check too, against a dummy hash,
+    so the answer takes as long as for a wrong password.
+    """
     session = request.session
     if not session.test_cookie_worked():
         return _login_form(request, COOKIES_NEEDED)
@@ -48,7 +52,9 @@ def login(request: Request) -> dict[str, Any] | HTTPFound:
     session.delete_test_cookie()
     username = request.POST.get("username", "")
     user = request.dbsession.scalars(sa.select(User).where(User.username == username)).first()
-    if user is None or not check_password(request.POST.get("password", ""), user.password_hash):
+    password_hash = None if user is None else user.password_hash
+    # The password is checked first: an unknown user costs a check too (against a dummy hash).
+    if not check_password(request.POST.get("password", ""), password_hash) or user is None:
         return _login_form(request, BAD_CREDENTIALS)
     # A new id and CSRF token at login: whatever was planted in the browser before is worth nothing after.
     session.regenerate_id()

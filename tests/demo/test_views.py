@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -226,6 +228,28 @@ def test_logout_says_so_with_a_flash(testapp):
     assert "You&#39;re logged out." in response.text
 
 
+def timed_login(testapp: webtest.TestApp, username: str) -> float:
+    """Seconds the login POST of ``username`` with a wrong password takes."""
+    form = testapp.get("/login").forms["login-form"]
+    form["username"], form["password"] = username, "not-the-password"
+    start = time.perf_counter()
+    form.submit()
+    return time.perf_counter() - start
+
+
+def test_login_of_an_unknown_user_takes_as_long_as_a_wrong_password(testapp, figures):
+    timed_login(testapp, "nobody")  # the dummy hash is made on first use
+    unknown, wrong = [], []
+    for _ in range(9):  # interleaved, so that both see the same load
+        unknown.append(timed_login(testapp, "nobody"))
+        wrong.append(timed_login(testapp, DEMO_USERNAME))
+    unknown_median, wrong_median = statistics.median(unknown), statistics.median(wrong)
+    figures.add(f"login POST, median of 9: unknown user {unknown_median:.3f} s, wrong password {wrong_median:.3f} s")
+    # Without the dummy hash an unknown user took a tenth as long or less;
+    # half leaves room for a loaded machine.
+    assert unknown_median >= wrong_median / 2
+
+
 def test_passwords_are_stored_as_salted_hashes(testapp, engine):
     (user,) = table_rows(engine, "users")
     assert user.password_hash.startswith("scrypt$") and DEMO_PASSWORD not in user.password_hash
@@ -318,6 +342,10 @@ def test_passwords_check_the_right_password_only():
 
 def test_passwords_of_the_same_text_hash_differently():
     assert hash_password("same") != hash_password("same")
+
+
+def test_passwords_without_a_hash_never_match():
+    assert not check_password("", None)
 
 
 def test_pshell_of_development_ini_decodes_a_stored_session(tmp_path):
