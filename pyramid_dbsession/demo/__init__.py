@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as ORMSession
 
 from pyramid_dbsession import get_store
 
+from .auth import SESSION_AUTH
 from .models import User, get_session_factory, get_tm_session, setup_database
 
 _SESSION_FACTORY_KEY = "demo.dbsession_factory"
@@ -27,7 +28,7 @@ def _dbsession(request: Request) -> ORMSession:
 
 
 def _user(request: Request) -> User | None:
-    user_id = request.session.get("user_id")
+    user_id = SESSION_AUTH.authenticated_userid(request)
     return None if user_id is None else request.dbsession.get(User, user_id)
 
 

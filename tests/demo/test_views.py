@@ -21,28 +21,15 @@ from pyramid_dbsession.demo.models import DEMO_PASSWORD, DEMO_USERNAME
 from pyramid_dbsession.demo.passwords import check_password, hash_password
 
 from ..conftest import session_rows
-from .conftest import table_rows
+from .conftest import add_user, csrf_token, log_in, table_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def log_in(testapp: webtest.TestApp, password: str = DEMO_PASSWORD, remember: bool = False) -> webtest.TestResponse:
-    """Fill and send the login form the way a browser would."""
-    form = testapp.get("/login").forms["login-form"]
-    form["username"] = DEMO_USERNAME
-    form["password"] = password
-    form["remember"] = remember
-    return form.submit()
 
 
 def post_comment(testapp: webtest.TestApp, text: str) -> webtest.TestResponse:
     form = testapp.get("/comments").forms["comment-form"]
     form["comment"] = text
     return form.submit()
-
-
-def csrf_token(testapp: webtest.TestApp) -> str:
-    return testapp.get("/counter").forms[0]["csrf_token"].value
 
 
 # -- home and counter -------------------------------------------------------------
@@ -150,7 +137,7 @@ def test_login_from_a_browser_without_cookies_asks_to_enable_them(testapp):
     assert response.html.select_one("#login-error").text == COOKIES_NEEDED
 
 
-def test_login_with_the_right_password_puts_user_id_in_the_session(testapp):
+def test_login_with_the_right_password_puts_the_user_in_the_session(testapp):
     response = log_in(testapp).follow()
     assert "You&#39;re logged in as demo." in response.text and "Account of demo" in response.text
 
@@ -215,17 +202,63 @@ def test_logout_ends_access_to_the_account_page(testapp):
     assert testapp.get("/account").location == "http://localhost/login"
 
 
-def test_logout_keeps_the_rest_of_the_session(testapp):
+def test_logout_forgets_the_rest_of_the_session(testapp):
     testapp.get("/counter")
     log_in(testapp)
     testapp.get("/").forms[0].submit()
-    assert "visited this page 2 times" in testapp.get("/counter").text
+    assert "visited this page 1 time in" in testapp.get("/counter").text
 
 
 def test_logout_says_so_with_a_flash(testapp):
     log_in(testapp)
     response = testapp.get("/").forms[0].submit().follow()
     assert "You&#39;re logged out." in response.text
+
+
+def test_logout_gives_the_session_a_new_id_and_deletes_the_old_row(testapp):
+    log_in(testapp)
+    logged_in = testapp.cookies["session"]
+    testapp.get("/").forms[0].submit()
+    assert testapp.cookies["session"] != logged_in
+    assert get_store_for(testapp).get(logged_in) is None
+
+
+def test_logout_retires_the_csrf_token_of_the_login(testapp):
+    log_in(testapp)
+    token = csrf_token(testapp)
+    testapp.get("/").forms[0].submit()
+    response = testapp.post("/counter/reset", {"csrf_token": token}, expect_errors=True)
+    assert response.status_int == 400
+
+
+def test_login_keeps_what_the_visitor_had_before(testapp):
+    testapp.get("/counter")
+    log_in(testapp)
+    assert "visited this page 2 times" in testapp.get("/counter").text
+
+
+def test_login_stores_the_user_as_the_sessions_principal(testapp, engine):
+    log_in(testapp)
+    (user,) = table_rows(engine, "users")
+    assert [row.principal for row in session_rows(engine)] == [str(user.id)]
+
+
+def test_login_as_another_user_gives_a_new_id_and_deletes_the_old_row(testapp, engine):
+    add_user(engine, "other", "other-password")
+    log_in(testapp)
+    first = testapp.cookies["session"]
+    log_in(testapp, username="other", password="other-password")
+    assert testapp.cookies["session"] != first
+    assert get_store_for(testapp).get(first) is None
+
+
+def test_login_as_another_user_never_carries_the_previous_users_data(testapp, engine):
+    add_user(engine, "other", "other-password")
+    log_in(testapp)
+    testapp.get("/counter")
+    response = log_in(testapp, username="other", password="other-password").follow()
+    assert "Account of other" in response.text
+    assert "visited this page 1 time in" in testapp.get("/counter").text
 
 
 def timed_login(testapp: webtest.TestApp, username: str) -> float:
