@@ -81,12 +81,3 @@ def logout(request: Request) -> HTTPFound:
     SESSION_AUTH.forget(request)
     request.session.flash("You're logged out.")
     return HTTPFound(request.route_url("home"))
-
-
-@view_config(route_name="account", renderer="templates/account.jinja2")
-def account(request: Request) -> dict[str, Any] | HTTPFound:
-    """A page for logged-in users only; others are sent to the login form."""
-    if request.user is None:
-        request.session.flash("Log in to see your account.", "error")
-        return HTTPFound(request.route_url("login"))
-    return {"remember_me": request.session.get("remember_me", False), "expire_date": request.session.expire_date}
