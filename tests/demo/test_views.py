@@ -381,10 +381,25 @@ def test_passwords_without_a_hash_never_match():
     assert not check_password("", None)
 
 
-def test_pshell_of_development_ini_decodes_a_stored_session(tmp_path):
+def development_ini(tmp_path: Path) -> Path:
+    """A copy of ``development.ini`` whose database is a SQLite file under ``tmp_path``."""
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     ini = tmp_path / "development.ini"
     ini.write_text((ROOT / "development.ini").read_text().replace("sqlite:///%(here)s/demo.sqlite", url))
+    return ini
+
+
+def test_development_ini_shows_each_sessions_browser(tmp_path):
+    app = get_app(str(development_ini(tmp_path)))
+    client = webtest.TestApp(app, extra_environ={"HTTP_USER_AGENT": "Demo-Browser/1.0"})
+    log_in(client)
+    cells = [td.text for td in client.get("/account").html.select("#sessions td.user-agent")]
+    get_store(app.registry).dispose()
+    assert cells == ["Demo-Browser/1.0"]
+
+
+def test_pshell_of_development_ini_decodes_a_stored_session(tmp_path):
+    ini = development_ini(tmp_path)
     app = get_app(str(ini))
     client = webtest.TestApp(app)
     client.get("/counter")
