@@ -1,9 +1,9 @@
 """The demo app that ``pserve development.ini`` serves.
 
 Read it as an example: :func:`main` wires the add-on the way an app built
-from the Pyramid starter would, and the views in :mod:`.views` and
-:mod:`.auth` use ``request.session`` for a visit counter, comments, logins,
-flash messages and CSRF tokens.
+from the Pyramid starter would, and the views in :mod:`.views`,
+:mod:`.auth` and :mod:`.account` use ``request.session`` for a visit counter,
+comments, logins, flash messages, CSRF tokens and a user's list of sessions.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as ORMSession
 
 from pyramid_dbsession import get_store
 
+from .auth import SESSION_AUTH
 from .models import User, get_session_factory, get_tm_session, setup_database
 
 _SESSION_FACTORY_KEY = "demo.dbsession_factory"
@@ -27,7 +28,7 @@ def _dbsession(request: Request) -> ORMSession:
 
 
 def _user(request: Request) -> User | None:
-    user_id = request.session.get("user_id")
+    user_id = SESSION_AUTH.authenticated_userid(request)
     return None if user_id is None else request.dbsession.get(User, user_id)
 
 
@@ -54,8 +55,11 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
         config.add_route("login", "/login")
         config.add_route("logout", "/logout")
         config.add_route("account", "/account")
+        config.add_route("end_other_sessions", "/account/end-other-sessions")
+        config.add_route("change_password", "/account/password")
         config.add_route("session", "/session")
         config.add_route("session_invalidate", "/session/invalidate")
         config.scan(".views")
         config.scan(".auth")
+        config.scan(".account")
     return config.make_wsgi_app()

@@ -10,10 +10,12 @@ import sqlalchemy as sa
 import webtest
 from pyramid.router import Router
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as ORMSession
 
 from pyramid_dbsession import get_store
 from pyramid_dbsession.demo import main
-from pyramid_dbsession.demo.models import Base
+from pyramid_dbsession.demo.models import DEMO_PASSWORD, DEMO_USERNAME, Base, User
+from pyramid_dbsession.demo.passwords import hash_password
 
 from ..conftest import Clock
 
@@ -47,3 +49,31 @@ def table_rows(engine: Engine, table_name: str) -> list[Any]:
     """Every row of one of the demo's tables."""
     with engine.connect() as connection:
         return list(connection.execute(sa.select(Base.metadata.tables[table_name])))
+
+
+def add_user(engine: Engine, username: str, password: str) -> int:
+    """Store another user beside the demo one; return their id."""
+    with ORMSession(engine) as dbsession, dbsession.begin():
+        user = User(username=username, password_hash=hash_password(password))
+        dbsession.add(user)
+        dbsession.flush()
+        return user.id
+
+
+def log_in(
+    testapp: webtest.TestApp,
+    password: str = DEMO_PASSWORD,
+    remember: bool = False,
+    username: str = DEMO_USERNAME,
+) -> webtest.TestResponse:
+    """Fill and send the login form the way a browser would."""
+    form = testapp.get("/login").forms["login-form"]
+    form["username"] = username
+    form["password"] = password
+    form["remember"] = remember
+    return form.submit()
+
+
+def csrf_token(testapp: webtest.TestApp) -> str:
+    """The session's CSRF token, as a form of the counter page carries it."""
+    return testapp.get("/counter").forms[0]["csrf_token"].value

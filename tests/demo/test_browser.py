@@ -49,7 +49,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playw
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo app on a free loopback port, with its own SQLite file; yields its base URL."""
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.sqlite'}"
-    app = main({}, **{"dbsession.url": url, "dbsession.secret": SECRET, "dbsession.create_table": "true"})
+    settings = {
+        "dbsession.url": url,
+        "dbsession.secret": SECRET,
+        "dbsession.create_table": "true",
+        "dbsession.client_info": "true",
+    }
+    app = main({}, **settings)
     wsgi_server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
     thread = threading.Thread(target=wsgi_server.run, name="demo-server", daemon=True)
     thread.start()
@@ -182,6 +188,29 @@ def test_logout_ends_access_to_the_account_page(page):
     page.goto("/account")
     assert page.url.endswith("/login")
     assert page.inner_text(".flash.error") == "Log in to see your account."
+
+
+def test_account_page_lists_this_browsers_session_with_its_user_agent(page):
+    log_in(page)
+    user_agent = page.evaluate("navigator.userAgent")
+    assert page.inner_text("#sessions tr.this-one td.user-agent") == user_agent
+
+
+def test_log_out_everywhere_else_ends_the_other_browsers_login(browser, server, page):
+    other = browser.new_context(base_url=server)
+    try:
+        other_page = other.new_page()
+        log_in(other_page)
+        log_in(page)
+        assert page.locator("#sessions tbody tr").count() >= 2
+        screenshot(page, "account-sessions")
+        page.click("#end-other-sessions")
+        page.wait_for_load_state()
+        assert page.inner_text(".flash") == "Your other sessions are logged out."
+        other_page.goto("/account")
+        assert other_page.url.endswith("/login")
+    finally:
+        other.close()
 
 
 def test_invalidate_button_gives_a_new_session(context, page):

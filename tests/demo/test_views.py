@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,28 +21,15 @@ from pyramid_dbsession.demo.models import DEMO_PASSWORD, DEMO_USERNAME
 from pyramid_dbsession.demo.passwords import check_password, hash_password
 
 from ..conftest import session_rows
-from .conftest import table_rows
+from .conftest import add_user, csrf_token, log_in, table_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def log_in(testapp: webtest.TestApp, password: str = DEMO_PASSWORD, remember: bool = False) -> webtest.TestResponse:
-    """Fill and send the login form the way a browser would."""
-    form = testapp.get("/login").forms["login-form"]
-    form["username"] = DEMO_USERNAME
-    form["password"] = password
-    form["remember"] = remember
-    return form.submit()
 
 
 def post_comment(testapp: webtest.TestApp, text: str) -> webtest.TestResponse:
     form = testapp.get("/comments").forms["comment-form"]
     form["comment"] = text
     return form.submit()
-
-
-def csrf_token(testapp: webtest.TestApp) -> str:
-    return testapp.get("/counter").forms[0]["csrf_token"].value
 
 
 # -- home and counter -------------------------------------------------------------
@@ -148,7 +137,7 @@ def test_login_from_a_browser_without_cookies_asks_to_enable_them(testapp):
     assert response.html.select_one("#login-error").text == COOKIES_NEEDED
 
 
-def test_login_with_the_right_password_puts_user_id_in_the_session(testapp):
+def test_login_with_the_right_password_puts_the_user_in_the_session(testapp):
     response = log_in(testapp).follow()
     assert "You&#39;re logged in as demo." in response.text and "Account of demo" in response.text
 
@@ -213,17 +202,85 @@ def test_logout_ends_access_to_the_account_page(testapp):
     assert testapp.get("/account").location == "http://localhost/login"
 
 
-def test_logout_keeps_the_rest_of_the_session(testapp):
+def test_logout_forgets_the_rest_of_the_session(testapp):
     testapp.get("/counter")
     log_in(testapp)
     testapp.get("/").forms[0].submit()
-    assert "visited this page 2 times" in testapp.get("/counter").text
+    assert "visited this page 1 time in" in testapp.get("/counter").text
 
 
 def test_logout_says_so_with_a_flash(testapp):
     log_in(testapp)
     response = testapp.get("/").forms[0].submit().follow()
     assert "You&#39;re logged out." in response.text
+
+
+def test_logout_gives_the_session_a_new_id_and_deletes_the_old_row(testapp):
+    log_in(testapp)
+    logged_in = testapp.cookies["session"]
+    testapp.get("/").forms[0].submit()
+    assert testapp.cookies["session"] != logged_in
+    assert get_store_for(testapp).get(logged_in) is None
+
+
+def test_logout_retires_the_csrf_token_of_the_login(testapp):
+    log_in(testapp)
+    token = csrf_token(testapp)
+    testapp.get("/").forms[0].submit()
+    response = testapp.post("/counter/reset", {"csrf_token": token}, expect_errors=True)
+    assert response.status_int == 400
+
+
+def test_login_keeps_what_the_visitor_had_before(testapp):
+    testapp.get("/counter")
+    log_in(testapp)
+    assert "visited this page 2 times" in testapp.get("/counter").text
+
+
+def test_login_stores_the_user_as_the_sessions_principal(testapp, engine):
+    log_in(testapp)
+    (user,) = table_rows(engine, "users")
+    assert [row.principal for row in session_rows(engine)] == [str(user.id)]
+
+
+def test_login_as_another_user_gives_a_new_id_and_deletes_the_old_row(testapp, engine):
+    add_user(engine, "other", "other-password")
+    log_in(testapp)
+    first = testapp.cookies["session"]
+    log_in(testapp, username="other", password="other-password")
+    assert testapp.cookies["session"] != first
+    assert get_store_for(testapp).get(first) is None
+
+
+def test_login_as_another_user_never_carries_the_previous_users_data(testapp, engine):
+    add_user(engine, "other", "other-password")
+    log_in(testapp)
+    testapp.get("/counter")
+    response = log_in(testapp, username="other", password="other-password").follow()
+    assert "Account of other" in response.text
+    assert "visited this page 1 time in" in testapp.get("/counter").text
+
+
+def timed_login(testapp: webtest.TestApp, username: str) -> float:
+    """Seconds the login POST of ``username`` with a wrong password takes."""
+    form = testapp.get("/login").forms["login-form"]
+    form["username"], form["password"] = username, "not-the-password"
+    start = time.perf_counter()
+    form.submit()
+    return time.perf_counter() - start
+
+
+def test_login_of_an_unknown_user_takes_as_long_as_a_wrong_password(testapp, figures):
+    timed_login(testapp, "nobody")  # the dummy hash is made on first use
+    unknown, wrong = [], []
+    for _ in range(9):  # interleaved, so that both see the same load
+        unknown.append(timed_login(testapp, "nobody"))
+        wrong.append(timed_login(testapp, DEMO_USERNAME))
+    unknown_median, wrong_median = statistics.median(unknown), statistics.median(wrong)
+    figures.add(f"login POST, median of 9: unknown user {unknown_median:.3f} s, wrong password {wrong_median:.3f} s")
+    # Without the dummy hash an unknown user took a tenth as long or less;
+    # half leaves room for a loaded machine.
+    assert unknown_median >= wrong_median / 2
 
 
 def test_passwords_are_stored_as_salted_hashes(testapp, engine):
@@ -320,10 +377,29 @@ def test_passwords_of_the_same_text_hash_differently():
     assert hash_password("same") != hash_password("same")
 
 
-def test_pshell_of_development_ini_decodes_a_stored_session(tmp_path):
+def test_passwords_without_a_hash_never_match():
+    assert not check_password("", None)
+
+
+def development_ini(tmp_path: Path) -> Path:
+    """A copy of ``development.ini`` whose database is a SQLite file under ``tmp_path``."""
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     ini = tmp_path / "development.ini"
     ini.write_text((ROOT / "development.ini").read_text().replace("sqlite:///%(here)s/demo.sqlite", url))
+    return ini
+
+
+def test_development_ini_shows_each_sessions_browser(tmp_path):
+    app = get_app(str(development_ini(tmp_path)))
+    client = webtest.TestApp(app, extra_environ={"HTTP_USER_AGENT": "Demo-Browser/1.0"})
+    log_in(client)
+    cells = [td.text for td in client.get("/account").html.select("#sessions td.user-agent")]
+    get_store(app.registry).dispose()
+    assert cells == ["Demo-Browser/1.0"]
+
+
+def test_pshell_of_development_ini_decodes_a_stored_session(tmp_path):
+    ini = development_ini(tmp_path)
     app = get_app(str(ini))
     client = webtest.TestApp(app)
     client.get("/counter")
