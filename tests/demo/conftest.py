@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -25,10 +26,9 @@ def demo_tables(database: Engine) -> Iterator[None]:
     Base.metadata.drop_all(database, checkfirst=True)
 
 
-@pytest.fixture
-def app(settings: dict[str, Any], clock: Clock, demo_tables: None) -> Iterator[Router]:
-    """The demo app on the backend, its clock in the tests' hands; its rows go afterwards."""
-    app = main({}, **settings)
+@contextmanager
+def serving(app: Router, clock: Clock) -> Iterator[Router]:
+    """Hand out a demo app with its clock in the tests' hands; its rows go afterwards and its store closes."""
     store = get_store(app.registry)
     store.clock = clock
     yield app
@@ -36,6 +36,13 @@ def app(settings: dict[str, Any], clock: Clock, demo_tables: None) -> Iterator[R
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
     store.dispose()
+
+
+@pytest.fixture
+def app(settings: dict[str, Any], clock: Clock, demo_tables: None) -> Iterator[Router]:
+    """The demo app on the backend, built by its ``main()``."""
+    with serving(main({}, **settings), clock) as app:
+        yield app
 
 
 @pytest.fixture
