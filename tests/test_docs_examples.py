@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +21,14 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Any, SessionStore], webtest.TestApp]]:
-    """Wrap an example app in WebTest; the stores it opened are closed afterwards."""
-    stores: list[SessionStore] = []
+def serve(open_stores: list[SessionStore]) -> Callable[[Any, SessionStore], webtest.TestApp]:
+    """Wrap an example app, whose store is closed after the test, in WebTest."""
 
     def build(app: Any, store: SessionStore) -> webtest.TestApp:
-        stores.append(store)
+        open_stores.append(store)
         return webtest.TestApp(app)
 
-    yield build
-    for store in stores:
-        store.dispose()
+    return build
 
 
 @pytest.fixture
