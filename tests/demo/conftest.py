@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,12 +11,45 @@ import sqlalchemy as sa
 import webtest
 from pyramid.router import Router
 from sqlalchemy.engine import Engine
+from sqlalchemy.events import ConnectionEvents
 
 from pyramid_dbsession import get_store
 from pyramid_dbsession.demo import main
 from pyramid_dbsession.demo.models import Base
 
 from ..conftest import Clock
+
+#: The events pyramid_debugtoolbar's SQLAlchemy panel can listen to on every ``Engine``.
+_ENGINE_EVENTS = [name for name in dir(ConnectionEvents) if not name.startswith("_") and name != "dispatch"]
+
+
+@pytest.fixture(scope="session")
+def toolbar_sql_listeners() -> list[tuple[str, Callable[..., Any]]]:
+    """The listeners the toolbar's SQLAlchemy panel adds to every ``Engine`` when imported, taken off.
+
+    Left on, they would turn the bare-cursor read path off for every later test in the process.
+    """
+    from pyramid_debugtoolbar.panels import sqla
+
+    listeners = [
+        (name, listener)
+        for name in _ENGINE_EVENTS
+        for listener in vars(sqla).values()
+        if callable(listener) and sa.event.contains(Engine, name, listener)
+    ]
+    for name, listener in listeners:
+        sa.event.remove(Engine, name, listener)
+    return listeners
+
+
+@pytest.fixture
+def debugtoolbar(toolbar_sql_listeners: list[tuple[str, Callable[..., Any]]]) -> Iterator[None]:
+    """Let pyramid_debugtoolbar's SQLAlchemy panel listen for one test, as development.ini includes it."""
+    for name, listener in toolbar_sql_listeners:
+        sa.event.listen(Engine, name, listener)
+    yield
+    for name, listener in toolbar_sql_listeners:
+        sa.event.remove(Engine, name, listener)
 
 
 @pytest.fixture(scope="session")

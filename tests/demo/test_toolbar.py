@@ -18,7 +18,7 @@ def settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def testapp(app: Router) -> webtest.TestApp:
+def testapp(app: Router, debugtoolbar: None) -> webtest.TestApp:
     return webtest.TestApp(app, extra_environ=LOCAL_CLIENT)
 
 
