@@ -23,11 +23,13 @@ from ..conftest import Clock
 _ENGINE_EVENTS = [name for name in dir(ConnectionEvents) if not name.startswith("_") and name != "dispatch"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def toolbar_sql_listeners() -> list[tuple[str, Callable[..., Any]]]:
     """The listeners the toolbar's SQLAlchemy panel adds to every ``Engine`` when imported, taken off.
 
     Left on, they would turn the bare-cursor read path off for every later test in the process.
+    Taken off before the demo's first test, they stay off in every app that includes the toolbar
+    (development.ini does) but under the ``debugtoolbar`` fixture.
     """
     from pyramid_debugtoolbar.panels import sqla
 

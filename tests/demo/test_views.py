@@ -320,7 +320,7 @@ def test_passwords_of_the_same_text_hash_differently():
     assert hash_password("same") != hash_password("same")
 
 
-def test_pshell_of_development_ini_decodes_a_stored_session(tmp_path, debugtoolbar):
+def test_pshell_of_development_ini_decodes_a_stored_session(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     ini = tmp_path / "development.ini"
     ini.write_text((ROOT / "development.ini").read_text().replace("sqlite:///%(here)s/demo.sqlite", url))
