@@ -13,6 +13,7 @@ migrations import Pyramid.
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 from .db.models import SessionRecord, metadata
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from pyramid.config import Configurator
 
     from .adapters.pyramid import DBSessionFactory, get_store
+
+#: The installed distribution's version; pyproject.toml is its one source.
+__version__ = importlib.metadata.version("pyramid_dbsession")
 
 __all__ = [
     "BadPayload",

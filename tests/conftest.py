@@ -94,20 +94,28 @@ def settings(engine: Engine) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_testapp(settings: dict[str, Any], clock: Clock) -> Iterator[Callable[..., webtest.TestApp]]:
-    """Build a ``webtest.TestApp`` of the test views; keyword arguments are extra settings."""
+def open_stores() -> Iterator[list[SessionStore]]:
+    """The stores a test opened, closed once it is done."""
     stores: list[SessionStore] = []
+    yield stores
+    for store in stores:
+        store.dispose()
+
+
+@pytest.fixture
+def make_testapp(
+    settings: dict[str, Any], clock: Clock, open_stores: list[SessionStore]
+) -> Callable[..., webtest.TestApp]:
+    """Build a ``webtest.TestApp`` of the test views; keyword arguments are extra settings."""
 
     def build(configure: Any = None, **extra: Any) -> webtest.TestApp:
         app = make_app({**settings, **{f"dbsession.{key}": value for key, value in extra.items()}}, configure)
         store = get_store(app.registry)
         store.clock = clock
-        stores.append(store)
+        open_stores.append(store)
         return webtest.TestApp(app)
 
-    yield build
-    for store in stores:
-        store.dispose()
+    return build
 
 
 @pytest.fixture
