@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import webtest
 from pyramid.paster import get_app, get_appsettings
 
 from pyramid_dbsession.codec import resolve_serializer
+from pyramid_dbsession.scripts.check import main as check_main
 from pyramid_dbsession.settings import parse_settings
 
 from ..conftest import SECRET, Clock
@@ -53,3 +55,9 @@ def test_production_ini_serves_no_toolbar(testapp):
 def test_production_ini_stores_json_with_an_absolute_timeout(production_ini):
     settings = parse_settings(get_appsettings(str(production_ini)))
     assert type(settings.serializer) is type(resolve_serializer("json")) and settings.absolute_timeout is not None
+
+
+def test_production_ini_passes_the_deploy_check_with_no_finding(production_ini, demo_tables):
+    out, err = io.StringIO(), io.StringIO()
+    status = check_main([str(production_ini), "--fail-level", "warning"], stdout=out, stderr=err)
+    assert (status, err.getvalue()) == (0, "") and "dbsession." not in out.getvalue()
