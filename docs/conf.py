@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 import pylons_sphinx_themes
 from pygments.lexers.special import TextLexer
 
+import pyramid_dbsession.demo  # noqa: F401  # see below
 from pyramid_dbsession import __version__
+
+# Documenting SessionRecord's members, autodoc reads the annotations that SQLAlchemy's declarative
+# base declares for type checkers only (``__table_args__``...) from its source into its
+# ``__annotations__``; a mapped class declared after that fails (AttributeError: __table_args__).
+# The demo's models, which a doctest uses, are therefore declared above, before autodoc runs.
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
