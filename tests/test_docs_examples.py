@@ -9,6 +9,7 @@ from typing import Any
 import factory_in_code
 import pytest
 import quickstart
+import redirects
 import webtest
 import wsgi_counter
 from paste.deploy import loadapp
@@ -64,3 +65,17 @@ def test_wsgi_middleware_from_its_ini_counts_each_visit(serve, url, tmp_path):
     testapp = serve(app, app.store)
     testapp.get("/")
     assert testapp.get("/").text == "2 visits\n"
+
+
+def test_returned_redirect_keeps_the_login(serve, settings):
+    app = redirects.main({}, **settings)
+    testapp = serve(app, get_store(app.registry))
+    testapp.get("/login?user=ada")
+    assert testapp.get("/").json == {"user": "ada"}
+
+
+def test_raised_redirect_loses_the_login(serve, settings):
+    app = redirects.main({}, **settings)
+    testapp = serve(app, get_store(app.registry))
+    testapp.get("/login-raising?user=ada")
+    assert testapp.get("/").json == {"user": None}
