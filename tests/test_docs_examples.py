@@ -1,7 +1,8 @@
-"""The documentation's example applications (docs/examples/), run as a reader would run them, on every backend."""
+"""The documentation's example applications (docs/examples/, the README's), run as a reader would, on every backend."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,17 @@ from pyramid_dbsession import SessionStore, get_store
 
 from .conftest import SECRET
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "docs" / "examples"
+README_URL = "sqlite:///sessions.sqlite"
+
+
+def readme_example(url: str) -> str:
+    """The README's example, its first Python code block, storing its sessions at ``url``."""
+    code = re.search(r"^```python\n(.*?)^```$", (ROOT / "README.md").read_text(), re.DOTALL | re.MULTILINE)[1]
+    if README_URL not in code:
+        raise LookupError(f"the README's example no longer uses {README_URL}: update README_URL")
+    return code.replace(README_URL, url)
 
 
 @pytest.fixture
@@ -79,3 +90,11 @@ def test_raised_redirect_loses_the_login(serve, settings):
     testapp = serve(app, get_store(app.registry))
     testapp.get("/login-raising?user=ada")
     assert testapp.get("/").json == {"user": None}
+
+
+def test_readme_example_counts_each_visit(serve, url):
+    namespace: dict[str, Any] = {}
+    exec(readme_example(url), namespace)
+    testapp = serve(namespace["app"], get_store(namespace["app"].registry))
+    testapp.get("/")
+    assert testapp.get("/").json == {"visits": 2}
