@@ -42,6 +42,7 @@ def test_defaults_match_the_readme():
     assert settings.detect_changes is True and settings.create_table is False
     assert isinstance(settings.serializer, PickleSerializer)
     assert settings.max_size == 1048576
+    assert settings.sqlite_wal is True and settings.synchronous_commit is True
 
 
 def test_reissue_time_defaults_to_a_tenth_of_the_timeout():
@@ -209,6 +210,8 @@ def test_missing_secret_is_an_error():
         ("serializer", "yaml", r"dbsession\.serializer must be 'pickle', 'json' or a dotted name, got 'yaml'"),
         ("serializer", "json.JSONDecodeError", r"dbsession\.serializer must name an object with dumps\(\)"),
         ("max_size", "big", r"dbsession\.max_size must be a whole number, got 'big'"),
+        ("sqlite_wal", "ture", r"dbsession\.sqlite_wal must be true or false .*got 'ture'"),
+        ("synchronous_commit", "local", r"dbsession\.synchronous_commit must be true or false .*got 'local'"),
     ],
 )
 def test_bad_value_names_the_setting_and_the_value(key, value, message):
@@ -339,3 +342,37 @@ def test_include_without_any_url_is_a_configuration_error():
     config = Configurator(settings={"dbsession.secret": SECRET})
     with pytest.raises(ConfigurationError, match=r"dbsession\.url or sqlalchemy\.url"):
         config.include("pyramid_dbsession")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("off", False), ("false", False), ("on", True)])
+def test_commit_settings_read_as_booleans(raw, expected):
+    settings = parse(sqlite_wal=raw, synchronous_commit=raw)
+    assert (settings.sqlite_wal, settings.synchronous_commit) == (expected, expected)
+
+
+def test_synchronous_commit_off_with_request_dbsession_is_an_error():
+    with pytest.raises(
+        SettingsError,
+        match=r"^dbsession\.synchronous_commit = off cannot be used with dbsession\.request_dbsession: .*'dbsession'$",
+    ):
+        parse(synchronous_commit="off", request_dbsession="dbsession")
+
+
+def test_include_with_synchronous_commit_off_and_request_dbsession_is_a_configuration_error():
+    config = Configurator(
+        settings={
+            **BASE,
+            "dbsession.url": "postgresql+psycopg://app@db/app",
+            "dbsession.synchronous_commit": "off",
+            "dbsession.request_dbsession": "dbsession",
+        }
+    )
+    with pytest.raises(ConfigurationError, match=r"dbsession\.synchronous_commit = off cannot be used with"):
+        config.include("pyramid_dbsession")
+
+
+def test_factory_with_synchronous_commit_off_on_sqlite_is_an_error():
+    with pytest.raises(
+        SettingsError, match=r"^dbsession\.synchronous_commit = off works on PostgreSQL only, got a 'sqlite' database$"
+    ):
+        DBSessionFactory("sqlite://", SECRET, synchronous_commit=False)
