@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import webtest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from sqlalchemy.engine import Engine
 
 from pyramid_dbsession import get_store
+from pyramid_dbsession.wsgi import SessionMiddleware
 
-from .conftest import listening
+from .conftest import SECRET, listening
+from .test_wsgi import plain_app
 
 
 @pytest.fixture
@@ -21,8 +24,8 @@ def postgresql(engine: Engine) -> Engine:
     return engine
 
 
-def settings_seen_by_writes(testapp: Any, path: str) -> list[str]:
-    """``synchronous_commit`` as each INSERT, UPDATE or DELETE of the request saw it."""
+def settings_seen_by_writes(testapp: Any, path: str, engine: Engine | None = None) -> list[str]:
+    """``synchronous_commit`` as each INSERT, UPDATE or DELETE of the request saw it, on the store's engine."""
     seen: list[str] = []
 
     def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -30,7 +33,7 @@ def settings_seen_by_writes(testapp: Any, path: str) -> list[str]:
             cursor.execute("SHOW synchronous_commit")
             seen.append(cursor.fetchone()[0])
 
-    with listening(get_store(testapp.app.registry).engine, "before_cursor_execute", record):
+    with listening(engine or get_store(testapp.app.registry).engine, "before_cursor_execute", record):
         testapp.get(path)
     return seen
 
@@ -53,6 +56,11 @@ def test_relaxed_commit_ends_with_its_transaction(make_testapp, postgresql):
     testapp.get("/incr")
     with get_store(testapp.app.registry).engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+
+
+def test_middleware_writes_in_its_own_transaction_commit_asynchronously(postgresql):
+    middleware = SessionMiddleware(plain_app, postgresql, SECRET, synchronous_commit=False)
+    assert settings_seen_by_writes(webtest.TestApp(middleware), "/set?a=1", postgresql) == ["off"]
 
 
 def test_synchronous_commit_off_on_another_database_is_refused_at_start_up(engine, settings):
