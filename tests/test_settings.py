@@ -33,6 +33,12 @@ def parse(**extra):
     return parse_settings({**BASE, **{f"dbsession.{key}": value for key, value in extra.items()}})
 
 
+def include(**extra):
+    """Include the add-on with ``BASE`` and ``extra`` settings, named without their prefix."""
+    config = Configurator(settings={**BASE, **{f"dbsession.{key}": value for key, value in extra.items()}})
+    config.include("pyramid_dbsession")
+
+
 def test_defaults_match_the_readme():
     settings = parse()
     assert (settings.cookie_name, settings.cookie_path, settings.cookie_domain) == ("session", "/", None)
@@ -326,16 +332,8 @@ def test_include_with_a_short_secret_is_a_configuration_error():
 
 
 def test_include_with_a_host_prefix_on_a_subpath_is_a_configuration_error():
-    config = Configurator(
-        settings={
-            **BASE,
-            "dbsession.cookie_name": "__Host-session",
-            "dbsession.cookie_secure": "true",
-            "dbsession.cookie_path": "/shop",
-        }
-    )
     with pytest.raises(ConfigurationError, match=r"'__Host-session' requires dbsession\.cookie_path = /, got '/shop'"):
-        config.include("pyramid_dbsession")
+        include(cookie_name="__Host-session", cookie_secure="true", cookie_path="/shop")
 
 
 def test_include_without_any_url_is_a_configuration_error():
@@ -359,16 +357,8 @@ def test_synchronous_commit_off_with_request_dbsession_is_an_error():
 
 
 def test_include_with_synchronous_commit_off_and_request_dbsession_is_a_configuration_error():
-    config = Configurator(
-        settings={
-            **BASE,
-            "dbsession.url": "postgresql+psycopg://app@db/app",
-            "dbsession.synchronous_commit": "off",
-            "dbsession.request_dbsession": "dbsession",
-        }
-    )
     with pytest.raises(ConfigurationError, match=r"dbsession\.synchronous_commit = off cannot be used with"):
-        config.include("pyramid_dbsession")
+        include(url="postgresql+psycopg://app@db/app", synchronous_commit="off", request_dbsession="dbsession")
 
 
 def test_factory_with_synchronous_commit_off_on_sqlite_is_an_error():
