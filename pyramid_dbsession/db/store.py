@@ -250,8 +250,11 @@ class SessionStore:
         A crash of the server can then lose the last few hundred milliseconds
         of committed session writes, never corrupt them.
         """
-        if not self.synchronous_commit:
-            self._execute(executor, ASYNC_COMMIT, {})
+        if self.synchronous_commit:
+            return
+        with self._reporting():
+            connection = executor.connection() if isinstance(executor, ORMSession) else executor
+            connection.exec_driver_sql(ASYNC_COMMIT)
 
     def apply(self, plan: WritePlan, executor: Executor) -> str | None:
         """Run a plan's statements on ``executor``; return the new session id if it inserted a row.
