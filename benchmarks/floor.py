@@ -36,6 +36,10 @@ from sqlalchemy.orm import Session as ORMSession
 from pyramid_dbsession.models import sessions_table as _t
 
 COOKIE_NAME = "session"
+#: Engine options of the autocommit floor: a pool of its own in autocommit mode, as the library's
+#: reader pool is. Switching a shared pool's connections in and out of autocommit costs round
+#: trips on MariaDB, and PyMySQL sends a ROLLBACK after each statement unless told not to.
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT", "skip_autocommit_rollback": True}
 TIMEOUT = timedelta(days=14)
 
 _SELECT = sa.select(_t.c.session_data).where(
@@ -70,8 +74,9 @@ class FloorSessionFactory:
     """Session factory of the hand-written floor (see the module docstring)."""
 
     def __init__(self, engine: Engine, *, autocommit: bool = False) -> None:
+        # With ``autocommit``, ``engine`` is made with the AUTOCOMMIT options.
         self.engine = engine
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else None
+        self._autocommit = engine if autocommit else None
 
     def __call__(self, request: Request) -> FloorSession:
         now = datetime.now(UTC)

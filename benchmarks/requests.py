@@ -41,7 +41,7 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
-from floor import FloorSessionFactory
+from floor import AUTOCOMMIT, FloorSessionFactory
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
@@ -133,7 +133,7 @@ def build_app(subject: str, url: str | None = None, **options: Any) -> tuple[Rou
         elif subject == "redis":
             config.set_session_factory(RedisSessionFactory(SECRET, redis_url=url))
         elif subject == "floor":
-            engine = sa.create_engine(url)  # type: ignore[arg-type]
+            engine = sa.create_engine(url, **(AUTOCOMMIT if options.get("autocommit") else {}))  # type: ignore[arg-type]
             use_sqlite_wal(engine)  # commits as pyramid_dbsession's on the same SQLite file
             config.set_session_factory(FloorSessionFactory(engine, **options))
         for name, view in VIEWS.items():
