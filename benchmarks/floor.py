@@ -7,10 +7,14 @@ with zope.sqlalchemy. No signature, no version check, no expiry refresh, no
 invalidation: it is the yardstick the benchmark compares against, not a
 session implementation to use.
 
-``autocommit_read=False`` (the transactional floor) runs the SELECT in the
+``autocommit=False`` (the transactional floor) runs the SELECT in the
 request's transaction, as a hand-written factory usually does: BEGIN, SELECT
-and ROLLBACK for a read. ``autocommit_read=True`` runs it alone on an
-autocommit connection.
+and ROLLBACK for a read. ``autocommit=True`` (the autocommit floor) runs every
+statement alone on an autocommit connection, outside the request's
+transaction: one SELECT for a read, one INSERT for a new session, SELECT and
+UPDATE for a write. It shows what the transaction costs; a session factory
+that writes this way commits its rows even when the request's transaction
+aborts.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ from sqlalchemy.orm import Session as ORMSession
 from pyramid_dbsession.models import sessions_table as _t
 
 COOKIE_NAME = "session"
+#: Engine options of the autocommit floor: a pool of its own in autocommit mode, as the library's
+#: reader pool is. Switching a shared pool's connections in and out of autocommit costs round
+#: trips on MariaDB, and PyMySQL sends a ROLLBACK after each statement unless told not to.
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT", "skip_autocommit_rollback": True}
 TIMEOUT = timedelta(days=14)
 
 _SELECT = sa.select(_t.c.session_data).where(
@@ -65,9 +73,10 @@ class FloorSession(dict[str, Any]):
 class FloorSessionFactory:
     """Session factory of the hand-written floor (see the module docstring)."""
 
-    def __init__(self, engine: Engine, *, autocommit_read: bool = False) -> None:
+    def __init__(self, engine: Engine, *, autocommit: bool = False) -> None:
+        # With ``autocommit``, ``engine`` is made with the AUTOCOMMIT options.
         self.engine = engine
-        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit_read else None
+        self._autocommit = engine if autocommit else None
 
     def __call__(self, request: Request) -> FloorSession:
         now = datetime.now(UTC)
@@ -76,8 +85,8 @@ class FloorSessionFactory:
         row = None
         if session_id is not None:
             key = hashlib.sha256(session_id.encode("ascii")).hexdigest()
-            if self._reader is not None:
-                with self._reader.connect() as connection:
+            if self._autocommit is not None:
+                with self._autocommit.connect() as connection:
                     row = connection.execute(_SELECT, {"key": key, "now": now}).first()
             else:
                 dbsession = self._join(request)
@@ -99,9 +108,14 @@ class FloorSessionFactory:
                 "now": now,
                 "expire": now + TIMEOUT,
             }
-            dbsession = dbsession or self._join(request)
-            dbsession.execute(_INSERT if is_new else _UPDATE, params)
-            zope.sqlalchemy.mark_changed(dbsession, transaction_manager=request.tm)
+            statement = _INSERT if is_new else _UPDATE
+            if self._autocommit is not None:
+                with self._autocommit.connect() as connection:
+                    connection.execute(statement, params)
+            else:
+                dbsession = dbsession or self._join(request)
+                dbsession.execute(statement, params)
+                zope.sqlalchemy.mark_changed(dbsession, transaction_manager=request.tm)
             if is_new:
                 request.add_response_callback(set_cookie)
 

@@ -1,6 +1,7 @@
 """Requests per second and SQL statements per request of pyramid_dbsession and its references.
 
-Run from the repository root (PostgreSQL at the tests' URL, SQLite in a temporary file):
+Run from the repository root, with the ``bench`` extra installed (PostgreSQL
+at the tests' URL, SQLite in a temporary file, Redis at 127.0.0.1:6379):
 
     .venv/bin/python benchmarks/requests.py --db sqlite --db postgresql
 
@@ -12,11 +13,15 @@ returning clients. Each case is warmed up, then timed in interleaved repeats;
 the figure is the median, and min-max shows the machine's noise.
 
 The same run measures the references: the app with pyramid_tm and no session
-factory, Pyramid's ``SignedCookieSessionFactory``, and the hand-written floor
-of ``floor.py``, reading in the request's transaction (the transactional
-floor) or on an autocommit connection. Statements are counted through
-SQLAlchemy engine events, BEGIN, COMMIT and ROLLBACK included, except those
-SQLAlchemy reports on autocommit connections, where the driver sends nothing.
+factory, Pyramid's ``SignedCookieSessionFactory``, pyramid_session_redis with
+its defaults (skipped, with a note, when Redis is not reachable), and the
+hand-written floor of ``floor.py``, in the request's transaction (the
+transactional floor) or on autocommit connections (the autocommit floor).
+Commits go to the disk as the library makes them; the floors commit the way
+its fastest setting does (WAL on SQLite, ``synchronous_commit = off`` on
+PostgreSQL). Statements are counted through SQLAlchemy engine events, BEGIN,
+COMMIT and ROLLBACK included, except those SQLAlchemy reports on autocommit
+connections, where the driver sends nothing.
 """
 
 from __future__ import annotations
@@ -34,17 +39,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 import sqlalchemy as sa
-from floor import FloorSessionFactory
+from floor import AUTOCOMMIT, FloorSessionFactory
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.router import Router
 from pyramid.session import SignedCookieSessionFactory
+from pyramid_session_redis import RedisSessionFactory
 from sqlalchemy.engine import Engine
 from statements import statement_log
 
 from pyramid_dbsession import get_store
+from pyramid_dbsession.db.engines import use_sqlite_wal
 from pyramid_dbsession.models import create_table, drop_table, sessions_table
 from pyramid_dbsession.settings import DEFAULT_TIMEOUT
 
@@ -57,6 +65,10 @@ SERVER_URLS = {
 }
 #: Where the table with ``--rows`` filler rows lives, next to the empty one.
 FILLED_SCHEMA = "dbsession_bench_filled"
+#: A Redis database number of the benchmark's own: it is emptied at the start of each run.
+REDIS_URL = "redis://127.0.0.1:6379/13"
+#: How the floors' PostgreSQL connections commit: as pyramid_dbsession with ``synchronous_commit = off``.
+ASYNC_COMMIT_OPTION = "-csynchronous_commit=off"
 
 #: About 10 KB once pickled: what a shop keeps in a session with a long cart.
 CART = [{"sku": f"SKU-{i:06d}", "quantity": i % 5 + 1, "title": f"Product number {i} in the cart"} for i in range(150)]
@@ -100,7 +112,10 @@ VIEWS: dict[str, Callable[[Request], Response]] = {
 
 
 def build_app(subject: str, url: str | None = None, **options: Any) -> tuple[Router, Engine | None]:
-    """Build the app for one subject; return it with the engine its sessions use."""
+    """Build the app for one subject (``dbsession``, ``cookie``, ``redis``, ``floor`` or ``none``).
+
+    Return it with the engine its sessions use.
+    """
     settings: dict[str, Any] = {}
     if subject == "dbsession":
         settings = {"dbsession.url": url, "dbsession.secret": SECRET}
@@ -115,8 +130,11 @@ def build_app(subject: str, url: str | None = None, **options: Any) -> tuple[Rou
             # The same idle lifetime and reissue period as pyramid_dbsession's defaults.
             factory = SignedCookieSessionFactory(SECRET, timeout=DEFAULT_TIMEOUT, reissue_time=DEFAULT_TIMEOUT // 10)
             config.set_session_factory(factory)
+        elif subject == "redis":
+            config.set_session_factory(RedisSessionFactory(SECRET, redis_url=url))
         elif subject == "floor":
-            engine = sa.create_engine(url)  # type: ignore[arg-type]
+            engine = sa.create_engine(url, **(AUTOCOMMIT if options.get("autocommit") else {}))  # type: ignore[arg-type]
+            use_sqlite_wal(engine)  # commits as pyramid_dbsession's on the same SQLite file
             config.set_session_factory(FloorSessionFactory(engine, **options))
         for name, view in VIEWS.items():
             config.add_route(name, f"/{name}")
@@ -225,12 +243,17 @@ class Case:
 
 
 def returning_clients(app: Router, path: str = "/new") -> list[str | None]:
-    """Create sessions for ``CLIENTS`` clients; return their Cookie headers."""
+    """Create sessions for ``CLIENTS`` clients, each back once since; return their Cookie headers.
+
+    The second request confirms pyramid_dbsession's row (its first write), as
+    a returning browser's does, so that the timed reads do not.
+    """
     cookies: list[str | None] = []
     for _ in range(CLIENTS):
         status, cookie = call(app, path, None)
         if not status.startswith("200") or cookie is None:
             raise SystemExit(f"{path} answered {status} without a session cookie")
+        call(app, "/read", cookie)
         cookies.append(cookie)
     return cookies
 
@@ -256,16 +279,13 @@ def count_statements(case: Case, count: int = 20) -> None:
 # -- databases ------------------------------------------------------------------------
 
 
-def database_urls(names: list[str], filled_rows: int, durable: bool) -> dict[str, str]:
+def database_urls(names: list[str], filled_rows: int) -> dict[str, str]:
     """Map each database label (``sqlite``, ``postgresql 1000000 rows``, ...) to its URL.
 
-    Unless ``durable``, commits do not wait for the disk (SQLite in memory-backed
-    ``/dev/shm`` when there is one, ``synchronous_commit=off`` on PostgreSQL):
-    a flush to this machine's disk takes 3 to 8 ms, which would hide the rest.
+    SQLite files live in the temporary directory, on the disk: how a commit
+    waits for it is what ``dbsession.sqlite_wal`` changes.
     """
-    shm = "/dev/shm"
-    base = shm if not durable and os.path.isdir(shm) else tempfile.gettempdir()
-    folder = os.path.join(base, "pyramid_dbsession_bench")
+    folder = os.path.join(tempfile.gettempdir(), "pyramid_dbsession_bench")
     os.makedirs(folder, exist_ok=True)
     urls = {}
     for name in names:
@@ -275,11 +295,21 @@ def database_urls(names: list[str], filled_rows: int, durable: bool) -> dict[str
                 urls[f"{name} {filled_rows} rows"] = f"sqlite:///{folder}/filled.sqlite"
             continue
         url = sa.make_url(os.environ.get(f"DBSESSION_TEST_{name.upper()}_URL") or SERVER_URLS[name])
-        options = [] if durable or name != "postgresql" else ["-csynchronous_commit=off"]
-        urls[name] = _with_options(url, options)
+        urls[name] = _with_options(url, [])
         if filled_rows and name == "postgresql":
-            urls[f"{name} {filled_rows} rows"] = _with_options(url, [*options, f"-csearch_path={FILLED_SCHEMA}"])
+            urls[f"{name} {filled_rows} rows"] = _with_options(url, [f"-csearch_path={FILLED_SCHEMA}"])
     return urls
+
+
+def floor_url(url: str) -> str:
+    """The URL of the floors: on PostgreSQL, every commit of theirs is asynchronous."""
+    parsed = sa.make_url(url)
+    return _with_options(parsed, [ASYNC_COMMIT_OPTION]) if parsed.get_backend_name() == "postgresql" else url
+
+
+def journal_url(url: str) -> str:
+    """A SQLite file of its own beside ``url``'s, for the rollback journal (a file keeps WAL mode once set)."""
+    return url.replace(".sqlite", "-journal-mode.sqlite")
 
 
 def _with_options(url: sa.URL, options: list[str]) -> str:
@@ -289,6 +319,12 @@ def _with_options(url: sa.URL, options: list[str]) -> str:
 
 
 def prepare_empty(url: str) -> None:
+    """Give ``url`` an empty ``core_sessions``; a SQLite file starts anew, in its default journal mode."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(parsed.database + suffix):
+                os.remove(parsed.database + suffix)
     engine = sa.create_engine(url)
     drop_table(engine)
     create_table(engine)
@@ -342,11 +378,16 @@ _FILL_SQL = {
 SUBJECTS = {
     "none": "pyramid_tm, no session factory",
     "cookie": "SignedCookieSessionFactory",
-    "floor": "floor, transactional read",
-    "floor_ac": "floor, autocommit read",
+    "redis": "pyramid_session_redis",
+    "floor": "floor, transactional",
+    "floor_ac": "floor, autocommit",
     "dbsession": "pyramid_dbsession",
+    "dbsession_journal": "pyramid_dbsession, sqlite_wal off",
+    "dbsession_async": "pyramid_dbsession, synchronous_commit off",
     "dbsession_nodetect": "pyramid_dbsession, detect_changes off",
 }
+#: The subject that commits as the floors do, on each database: the one compared with them and with Redis.
+FASTEST = {"postgresql": "dbsession_async"}
 
 
 def cases_for(database: str, subject: str, app: Router, engine: Engine | None, kinds: tuple[str, ...]) -> list[Case]:
@@ -365,21 +406,41 @@ def cases_for(database: str, subject: str, app: Router, engine: Engine | None, k
     return cases
 
 
-def build_cases(urls: dict[str, str], filled_rows: int) -> list[Case]:
-    """Every case of the run: the database-free references, then each database's."""
+def redis_cases(url: str) -> list[Case]:
+    """pyramid_session_redis's cases, on an emptied Redis database; none, with a note, if Redis is not there."""
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.exceptions.ConnectionError as exc:
+        print(f"note: Redis at {url} is not reachable ({exc}): pyramid_session_redis is not measured", flush=True)
+        return []
+    return cases_for("redis", "redis", *build_app("redis", url), KINDS)
+
+
+def build_cases(urls: dict[str, str], filled_rows: int, redis_url: str) -> list[Case]:
+    """Every case of the run: the references without SQL, then each database's."""
     app, _ = build_app("none")
     cases = [Case("no database", "none", "untouched", app, "/untouched", [None], None)]
     app, _ = build_app("cookie")
     cases += cases_for("no database", "cookie", app, None, KINDS)
+    cases += redis_cases(redis_url)
+    changing = ("new", "read", "write")
     for database, url in urls.items():
         if database.endswith(" rows"):
             prepare_filled(url, filled_rows)
-            cases += cases_for(database, "dbsession", *build_app("dbsession", url), ("new", "read", "write"))
+            cases += cases_for(database, "dbsession", *build_app("dbsession", url), changing)
             continue
         prepare_empty(url)
-        cases += cases_for(database, "floor", *build_app("floor", url), (*KINDS, "read_10k"))
-        cases += cases_for(database, "floor_ac", *build_app("floor", url, autocommit_read=True), ("read",))
+        floors = floor_url(url)
+        cases += cases_for(database, "floor", *build_app("floor", floors), (*KINDS, "read_10k"))
+        cases += cases_for(database, "floor_ac", *build_app("floor", floors, autocommit=True), KINDS)
         cases += cases_for(database, "dbsession", *build_app("dbsession", url), (*KINDS, "read_10k"))
+        if database == "sqlite":
+            prepare_empty(journal_url(url))
+            app, engine = build_app("dbsession", journal_url(url), sqlite_wal="false")
+            cases += cases_for(database, "dbsession_journal", app, engine, changing)
+        if database == "postgresql":
+            app, engine = build_app("dbsession", url, synchronous_commit="off")
+            cases += cases_for(database, "dbsession_async", app, engine, changing)
         app, engine = build_app("dbsession", url, detect_changes="false")
         cases += cases_for(database, "dbsession_nodetect", app, engine, ("read_10k",))
     return cases
@@ -427,38 +488,49 @@ def verdict(value: float, target: float, *, at_most: bool = False) -> str:
     return "met" if met else "MISSED"
 
 
+def ratio_line(case: Case, find: Callable[[str, str, str], Case | None]) -> str:
+    """A case's ratio to each reference measured for its kind."""
+    references = [("none", "no database"), ("cookie", "no database"), ("redis", "redis")]
+    references += [("floor", case.database), ("floor_ac", case.database)]
+    ratios = []
+    for subject, where in references:
+        reference = find(where, subject, case.kind)
+        if reference is not None:
+            ratios.append(f"{case.rate / reference.rate:.2f}x {SUBJECTS[subject]}")
+    return "; ".join(ratios)
+
+
 def print_targets(database: str, find: Callable[[str, str, str], Case | None]) -> None:
-    """Ratios of pyramid_dbsession to each reference, against the targets of the issue."""
+    """Ratios of pyramid_dbsession to each reference, against the targets of the issues."""
+    fastest = FASTEST.get(database, "dbsession")
     ours = {kind: find(database, "dbsession", kind) for kind in (*KINDS, "read_10k")}
     print(f"  ratios of pyramid_dbsession on {database}:")
-    references = [("none", "no database"), ("cookie", "no database"), ("floor", database), ("floor_ac", database)]
-    for kind, case in ours.items():
-        if case is None:
-            continue
-        ratios = []
-        for subject, where in references:
-            reference = find(where, subject, kind)
-            if reference is not None:
-                ratios.append(f"{case.rate / reference.rate:.2f}x {SUBJECTS[subject]}")
-        print(f"    {kind:<10} " + "; ".join(ratios))
+    for subject in dict.fromkeys(("dbsession", fastest)):
+        for kind in KINDS:
+            case = find(database, subject, kind)
+            if case is not None:
+                print(f"    {kind:<10} {SUBJECTS[subject]}: {ratio_line(case, find)}")
     goals = [
-        ("untouched", "none", "no database", 0.90),
-        ("new", "floor", database, 0.85),
-        ("write", "floor", database, 0.85),
-        ("read", "floor", database, 1.80),
+        ("untouched", "dbsession", "none", "no database", 0.90),
+        ("new", fastest, "floor", database, 0.85),
+        ("write", fastest, "floor", database, 0.85),
+        ("read", "dbsession", "floor", database, 1.80),
+        ("new", "dbsession", "dbsession_journal", database, 2.00),
+        ("write", "dbsession", "dbsession_journal", database, 2.00),
+        ("read", "dbsession", "dbsession_journal", database, 1.00),
+        ("write", "dbsession_async", "dbsession", database, 1.50),
     ]
     print("  targets:")
-    for kind, subject, where, target in goals:
-        case, reference = ours[kind], find(where, subject, kind)
+    for kind, subject, reference_subject, where, target in goals:
+        case, reference = find(database, subject, kind), find(where, reference_subject, kind)
         if case is not None and reference is not None:
             ratio = case.rate / reference.rate
-            print(f"    {kind:<10} ≥ {target:.2f}x {SUBJECTS[subject]:<32} {ratio:5.2f}x  {verdict(ratio, target)}")
+            versus = f"{SUBJECTS[subject]} / {SUBJECTS[reference_subject]}"
+            print(f"    {kind:<10} {versus:<70} ≥ {target:.2f}x {ratio:5.2f}x  {verdict(ratio, target)}")
     off = find(database, "dbsession_nodetect", "read_10k")
     if ours["read_10k"] is not None and off is not None:
         cost = off.rate / ours["read_10k"].rate - 1
-        print(
-            f"    detect_changes on a 10 KB read ≤ 10 % of its time   {cost:6.1%}  {verdict(cost, 0.10, at_most=True)}"
-        )
+        print(f"    detect_changes on a 10 KB read ≤ 10 % of its time {cost:6.1%}  {verdict(cost, 0.10, at_most=True)}")
     limits = {"untouched": (0, True), "read": (1, True), "new": (3, False), "write": (4, False)}
     counts = []
     for kind, (limit, exact) in limits.items():
@@ -505,7 +577,7 @@ def report(cases: list[Case], count: int, repeats: int, wall_clock: bool) -> Non
         print_cases([case for case in cases if case.database == database])
         if database.endswith(" rows"):
             print_filled(database, find)
-        elif database != "no database":
+        elif database not in {"no database", "redis"}:
             print_targets(database, find)
     noises = sorted(spread(case) for case in cases)
     print(
@@ -520,11 +592,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=60, help="interleaved repeats, at least 5 (60)")
     parser.add_argument("--rows", type=int, default=0, help="also measure a table holding this many rows")
     parser.add_argument("--wall-clock", action="store_true", help="rate of whole batches, not of the median request")
-    parser.add_argument("--durable", action="store_true", help="let every commit wait for the disk")
+    parser.add_argument("--redis-url", default=REDIS_URL, help=f"pyramid_session_redis's database ({REDIS_URL})")
     parser.add_argument("--seed", type=int, default=7, help="seed of the order of the cases in each repeat")
     args = parser.parse_args(argv)
-    urls = database_urls(args.db or ["sqlite"], args.rows, args.durable)
-    cases = build_cases(urls, args.rows)
+    urls = database_urls(args.db or ["sqlite"], args.rows)
+    cases = build_cases(urls, args.rows, args.redis_url)
     measure(cases, args.requests, args.repeats, args.seed, args.wall_clock)
     report(cases, args.requests, args.repeats, args.wall_clock)
     for case in cases:

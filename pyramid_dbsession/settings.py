@@ -75,6 +75,10 @@ class Settings:
     max_sessions_per_principal: int | None = None
     #: Whether a write that lost its version check to a write of other keys is merged instead of replayed.
     merge_conflicts: bool = True
+    #: Put a SQLite file database in WAL mode with ``synchronous = NORMAL``.
+    sqlite_wal: bool = True
+    #: False: each session write transaction on PostgreSQL runs ``SET LOCAL synchronous_commit = off``.
+    synchronous_commit: bool = True
 
 
 def _text(key: str, raw: Any) -> str:
@@ -214,6 +218,8 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "client_info": _bool,
     "max_sessions_per_principal": _optional_count,
     "merge_conflicts": _bool,
+    "sqlite_wal": _bool,
+    "synchronous_commit": _bool,
 }
 #: Every ``dbsession.*`` key this package reads (besides ``dbsession.engine.*``).
 SETTING_NAMES = tuple(PREFIX + name for name in _PARSERS)
@@ -309,6 +315,15 @@ def _check_cookie(settings: Settings) -> None:
         )
 
 
+def _check_synchronous_commit(settings: Settings) -> None:
+    """Refuse relaxed commits in a transaction that also holds the app's rows."""
+    if not settings.synchronous_commit and settings.request_dbsession is not None:
+        raise SettingsError(
+            f"{PREFIX}synchronous_commit = off cannot be used with {PREFIX}request_dbsession: the transaction"
+            f" it relaxes holds the app's rows too, got request_dbsession {settings.request_dbsession!r}"
+        )
+
+
 def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> Settings:
     """Validate the ``dbsession.*`` keys of ``settings`` into :class:`Settings`.
 
@@ -317,7 +332,8 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
     (over those), ``dbsession.engine.connect_args.NAME`` keys (and, with the
     fallback, ``sqlalchemy.connect_args.NAME``) entries of their ``connect_args``.
     Raises :class:`SettingsError` naming the key and the value at fault, also
-    for cookie attributes that browsers would refuse together.
+    for cookie attributes that browsers would refuse together and for
+    ``synchronous_commit = off`` with ``request_dbsession``.
     """
     ours = [key for key in settings if key.startswith(PREFIX)]
     _check_known(ours)
@@ -343,6 +359,7 @@ def parse_settings(settings: Mapping[str, Any], *, require_url: bool = True) -> 
         values["reissue_time"] = values.get("timeout", DEFAULT_TIMEOUT) // 10
     parsed = Settings(**values)
     _check_cookie(parsed)
+    _check_synchronous_commit(parsed)
     return parsed
 
 

@@ -1,4 +1,4 @@
-"""A table from before the principal columns: a clear start-up error, and ``dbsession-initdb`` brings it up to date."""
+"""Start-up checks of the table: a clear error for an outdated one, which `dbsession-initdb` brings up to date."""
 
 from __future__ import annotations
 
@@ -64,3 +64,12 @@ def test_the_app_starts_once_initdb_ran(old_table: Engine, config_uri: str, sett
     run(config_uri)
     app = make_app(settings)
     get_store(app.registry).dispose()
+
+
+def test_the_start_up_check_leaves_no_connection_for_forked_workers_to_share(engine: Engine, settings: dict[str, Any]):
+    app = make_app(settings)
+    store = get_store(app.registry)
+    try:
+        assert store.engine.pool.checkedin() == 0
+    finally:
+        store.dispose()

@@ -34,6 +34,12 @@ def parse(**extra):
     return parse_settings({**BASE, **{f"dbsession.{key}": value for key, value in extra.items()}})
 
 
+def include(**extra):
+    """Include the add-on with ``BASE`` and ``extra`` settings, named without their prefix."""
+    config = Configurator(settings={**BASE, **{f"dbsession.{key}": value for key, value in extra.items()}})
+    config.include("pyramid_dbsession")
+
+
 def test_defaults_match_the_readme():
     settings = parse()
     assert (settings.cookie_name, settings.cookie_path, settings.cookie_domain) == ("session", "/", None)
@@ -43,6 +49,7 @@ def test_defaults_match_the_readme():
     assert settings.detect_changes is True and settings.create_table is False
     assert isinstance(settings.serializer, PickleSerializer)
     assert settings.max_size == 1048576
+    assert settings.sqlite_wal is True and settings.synchronous_commit is True
 
 
 def test_merge_conflicts_is_on_by_default_and_reaches_the_plan_policy():
@@ -217,6 +224,8 @@ def test_missing_secret_is_an_error():
         ("serializer", "json.JSONDecodeError", r"dbsession\.serializer must name an object with dumps\(\)"),
         ("max_size", "big", r"dbsession\.max_size must be a whole number, got 'big'"),
         ("merge_conflicts", "sometimes", r"dbsession\.merge_conflicts must be true or false .*got 'sometimes'"),
+        ("sqlite_wal", "ture", r"dbsession\.sqlite_wal must be true or false .*got 'ture'"),
+        ("synchronous_commit", "local", r"dbsession\.synchronous_commit must be true or false .*got 'local'"),
     ],
 )
 def test_bad_value_names_the_setting_and_the_value(key, value, message):
@@ -331,19 +340,37 @@ def test_include_with_a_short_secret_is_a_configuration_error():
 
 
 def test_include_with_a_host_prefix_on_a_subpath_is_a_configuration_error():
-    config = Configurator(
-        settings={
-            **BASE,
-            "dbsession.cookie_name": "__Host-session",
-            "dbsession.cookie_secure": "true",
-            "dbsession.cookie_path": "/shop",
-        }
-    )
     with pytest.raises(ConfigurationError, match=r"'__Host-session' requires dbsession\.cookie_path = /, got '/shop'"):
-        config.include("pyramid_dbsession")
+        include(cookie_name="__Host-session", cookie_secure="true", cookie_path="/shop")
 
 
 def test_include_without_any_url_is_a_configuration_error():
     config = Configurator(settings={"dbsession.secret": SECRET})
     with pytest.raises(ConfigurationError, match=r"dbsession\.url or sqlalchemy\.url"):
         config.include("pyramid_dbsession")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("off", False), ("false", False), ("on", True)])
+def test_commit_settings_read_as_booleans(raw, expected):
+    settings = parse(sqlite_wal=raw, synchronous_commit=raw)
+    assert (settings.sqlite_wal, settings.synchronous_commit) == (expected, expected)
+
+
+def test_synchronous_commit_off_with_request_dbsession_is_an_error():
+    with pytest.raises(
+        SettingsError,
+        match=r"^dbsession\.synchronous_commit = off cannot be used with dbsession\.request_dbsession: .*'dbsession'$",
+    ):
+        parse(synchronous_commit="off", request_dbsession="dbsession")
+
+
+def test_include_with_synchronous_commit_off_and_request_dbsession_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match=r"dbsession\.synchronous_commit = off cannot be used with"):
+        include(url="postgresql+psycopg://app@db/app", synchronous_commit="off", request_dbsession="dbsession")
+
+
+def test_factory_with_synchronous_commit_off_on_sqlite_is_an_error():
+    with pytest.raises(
+        SettingsError, match=r"^dbsession\.synchronous_commit = off works on PostgreSQL only, got a 'sqlite' database$"
+    ):
+        DBSessionFactory("sqlite://", SECRET, synchronous_commit=False)

@@ -1,15 +1,21 @@
 """The SQL each request kind sends to the server, on every backend.
 
 Counted by ``benchmarks/statements.py``, the counter the request benchmark
-prints, BEGIN, COMMIT and ROLLBACK included where the driver sends them.
+prints, BEGIN, COMMIT and ROLLBACK included where the driver sends them; on
+SQLite, what the library itself runs is traced too (the pragmas of WAL mode).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import webtest
 
 from benchmarks.statements import statement_log
+from pyramid_dbsession import get_store
+
+from .conftest import listening
 
 #: What each backend's driver sends per request kind, where it differs from PostgreSQL's.
 MARIADB = {
@@ -23,6 +29,14 @@ POSTGRESQL = {
     "new": ["BEGIN", "INSERT", "COMMIT"],
     "write": ["SELECT", "BEGIN", "UPDATE", "COMMIT"],
 }
+#: PostgreSQL with ``dbsession.synchronous_commit = off``: each write transaction relaxes its commit first.
+POSTGRESQL_ASYNC_COMMIT = {
+    "read": ["SELECT"],
+    "new": ["BEGIN", "SET", "INSERT", "COMMIT"],
+    "write": ["SELECT", "BEGIN", "SET", "UPDATE", "COMMIT"],
+}
+#: The paths of the request kinds, for a client that has a session.
+PATHS = {"read": "/show", "new": "/set?a=1", "write": "/incr"}
 
 
 @pytest.fixture
@@ -80,3 +94,28 @@ def test_in_place_change_to_a_value_read_through_values_is_written(make_testapp,
     testapp = make_testapp(add_append_view)
     testapp.get("/append", {"item": "first"})
     assert statements_of(testapp, "/append_through_items") == expected["write"]
+
+
+@pytest.mark.parametrize("kind", sorted(PATHS))
+def test_relaxed_commit_is_set_in_write_transactions_only(make_testapp, engine, kind):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    testapp = make_testapp(synchronous_commit="off")
+    if kind != "new":
+        testapp.get("/incr")
+    assert statements_of(testapp, PATHS[kind]) == POSTGRESQL_ASYNC_COMMIT[kind]
+
+
+def test_sqlite_pragmas_run_once_per_connection_not_per_request(make_testapp, engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the pragmas are SQLite's")
+    testapp = make_testapp(**{"engine.pool_size": "1", "engine.max_overflow": "0"})
+    sent: list[str] = []
+
+    def trace(connection: Any, record: Any) -> None:
+        connection.set_trace_callback(lambda sql: sent.append(sql.split(None, 1)[0].upper()))
+
+    with listening(get_store(testapp.app.registry).engine, "connect", trace):
+        for _ in range(3):
+            testapp.get("/incr")
+    assert sent == ["PRAGMA", "PRAGMA", "BEGIN", "INSERT", "COMMIT", *(["BEGIN", "UPDATE", "COMMIT"] * 2)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as ORMSession
 from zope.interface import classImplements, implementer
 
-from ..db.engines import open_store, prepare_table
+from ..db.engines import open_store, prepare_table, use_sqlite_wal
 from ..db.store import SessionStore, utcnow
 from ..errors import SettingsError
 from ..session import Session
@@ -69,6 +70,8 @@ class DBSessionFactory:
         self._config = SessionConfig(settings, store)
         self.settings = settings
         self.store = store
+        #: The app's engines seen through ``request_dbsession``, given the SQLite settings once each.
+        self._app_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
     def __call__(self, request: Request) -> Session:
         environ = request.environ
@@ -96,12 +99,22 @@ class DBSessionFactory:
         """Return the SQLAlchemy session joined to the request's transaction, made once."""
         name = self.settings.request_dbsession
         if name:
-            return getattr(request, name)  # type: ignore[no-any-return]
+            app_dbsession: ORMSession = getattr(request, name)
+            if self.settings.sqlite_wal:
+                self._tune_app_engine(app_dbsession)
+            return app_dbsession
         dbsession: ORMSession | None = request.__dict__.get(_DBSESSION_ATTR)
         if dbsession is None:
             dbsession = joined_dbsession(self.store, request.tm)
             setattr(request, _DBSESSION_ATTR, dbsession)
         return dbsession
+
+    def _tune_app_engine(self, app_dbsession: ORMSession) -> None:
+        """Give the app's engine the connection settings of the store's own, as session rows go through it."""
+        engine = app_dbsession.get_bind().engine
+        if engine not in self._app_engines:
+            use_sqlite_wal(engine)
+            self._app_engines.add(engine)
 
 
 def _cookie_callback(lifecycle: SessionLifecycle) -> Callable[[Request, Response], None]:
@@ -151,10 +164,11 @@ def configure(config: Configurator) -> None:
     """Read ``dbsession.*`` settings, set the session factory and add the saving tween."""
     try:
         settings = parse_settings(config.get_settings())
+        factory = DBSessionFactory.from_settings(settings)
     except SettingsError as exc:
         raise ConfigurationError(str(exc)) from exc
     config.include("pyramid_tm")
-    config.set_session_factory(DBSessionFactory.from_settings(settings))
+    config.set_session_factory(factory)
     config.add_tween("pyramid_dbsession.adapters.pyramid.session_tween_factory", under=EXCVIEW)
     configure_replays(config, settings.retry_jitter)
 

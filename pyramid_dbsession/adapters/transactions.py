@@ -14,7 +14,7 @@ import transaction
 import zope.sqlalchemy
 from sqlalchemy.orm import Session as ORMSession
 
-from ..db.store import NO_CLIENT, ClientInfo, SessionStore
+from ..db.store import NO_CLIENT, ClientInfo, Executor, SessionStore
 from ..plan import CookieAction, WritePlan
 
 
@@ -68,17 +68,22 @@ def run_plan(
     if manager is None:
         if plan.writes:
             with store.engine.begin() as connection:
-                outcome.session_id = store.apply(plan, connection, client)
+                outcome.session_id = _write(plan, store, connection, client)
         outcome.end(True)
         return outcome
     current = manager.get()
     if plan.writes:
         executor = dbsession() if dbsession is not None else joined_dbsession(store, manager)
-        outcome.session_id = store.apply(plan, executor, client)
+        outcome.session_id = _write(plan, store, executor, client)
         zope.sqlalchemy.mark_changed(executor, transaction_manager=manager)
     current.addAfterCommitHook(_record_commit, (outcome,))
     current.addAfterAbortHook(_record_abort, (outcome,))
     return outcome
+
+
+def _write(plan: WritePlan, store: SessionStore, executor: Executor, client: ClientInfo) -> str | None:
+    store.begin_write(executor)
+    return store.apply(plan, executor, client)
 
 
 def _record_commit(status: bool, outcome: Outcome) -> None:

@@ -34,7 +34,7 @@ from .models import (
     register_codec,
     sessions_table,
 )
-from .purge import Purge
+from .purge import ASYNC_COMMIT, Purge
 from .transient import transient_error
 
 log = logging.getLogger("pyramid_dbsession")
@@ -178,9 +178,11 @@ class SessionStore:
 
     Reads run on an autocommit connection (one statement, no BEGIN): from
     ``reader``, an engine whose pool is in autocommit mode, when given; writes
-    run on the executor of the caller's transaction and are guarded by ``version``.
-    ``clock`` returns the current aware UTC time; tests replace it. The store's
-    codec is registered for :meth:`SessionRecord.get_decoded`.
+    run on the executor of the caller's transaction and are guarded by ``version``;
+    with ``synchronous_commit`` False, each write transaction first relaxes
+    its commit on PostgreSQL (:meth:`begin_write`). ``clock`` returns the
+    current aware UTC time; tests replace it. The store's codec is registered
+    for :meth:`SessionRecord.get_decoded`.
     """
 
     def __init__(
@@ -192,12 +194,14 @@ class SessionStore:
         reader: Engine | None = None,
         max_size: int = DEFAULT_MAX_SIZE,
         max_sessions_per_principal: int | None = None,
+        synchronous_commit: bool = True,
     ) -> None:
         self.engine = engine
         self.max_sessions_per_principal = max_sessions_per_principal
         self.codec = codec
         self.clock = clock
         self.max_size = max_size
+        self.synchronous_commit = synchronous_commit
         # A pool of its own made in autocommit mode saves the round trips that
         # switching a pooled connection in and out of autocommit costs on MariaDB.
         self._reader = reader or engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -307,6 +311,18 @@ class SessionStore:
                 # would, without the ORM's per-statement work.
                 executor = executor.connection()
             return executor.execute(statement, params)
+
+    def begin_write(self, executor: Executor) -> None:
+        """Open a write transaction's statements: ``SET LOCAL synchronous_commit = off`` if commits need not wait.
+
+        A crash of the server can then lose the last few hundred milliseconds
+        of committed session writes, never corrupt them.
+        """
+        if self.synchronous_commit:
+            return
+        with self._reporting():
+            connection = executor.connection() if isinstance(executor, ORMSession) else executor
+            connection.exec_driver_sql(ASYNC_COMMIT)
 
     def apply(self, plan: WritePlan, executor: Executor, client: ClientInfo = NO_CLIENT) -> str | None:
         """Run a plan's statements on ``executor``; return the new session id if it inserted a row.
