@@ -10,7 +10,8 @@ import transaction
 from sqlalchemy.orm import Session as ORMSession
 
 from ..cookies import CookiePolicy, Headers, add_session_headers
-from ..db.store import NO_CLIENT, ClientInfo, Executor, SessionStore
+from ..db.principals import NO_CLIENT, ClientInfo
+from ..db.store import Executor, SessionStore
 from ..plan import Loaded, Policy, WritePlan, plan_write
 from ..session import Session
 from ..settings import Settings

@@ -14,7 +14,8 @@ import transaction
 import zope.sqlalchemy
 from sqlalchemy.orm import Session as ORMSession
 
-from ..db.store import NO_CLIENT, ClientInfo, Executor, SessionStore
+from ..db.principals import NO_CLIENT, ClientInfo
+from ..db.store import Executor, SessionStore
 from ..plan import CookieAction, WritePlan
 
 

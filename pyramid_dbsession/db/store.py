@@ -6,7 +6,6 @@ inspector pages through the table with statements of its own.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,13 +25,18 @@ from ..merge import merge
 from ..plan import Insert, Loaded, LoadedRow, Update, WritePlan, own_expiry
 from ..settings import DEFAULT_MAX_SIZE
 from .fastread import DirectSelect
-from .models import (
-    IP_ADDRESS_LENGTH,
-    PRINCIPAL_LENGTH,
-    USER_AGENT_LENGTH,
-    SessionRecord,
-    register_codec,
-    sessions_table,
+from .models import SessionRecord, register_codec, sessions_table
+from .principals import (
+    DELETE_KEYS,
+    END_ALL,
+    END_OTHERS,
+    LIMITED,
+    NO_CLIENT,
+    PG_LOCK,
+    SESSIONS_OF,
+    ClientInfo,
+    checked_principal,
+    principal_lock,
 )
 from .purge import ASYNC_COMMIT, Purge
 from .transient import transient_error
@@ -73,63 +77,17 @@ _TOUCH = (
     .where(_t.c.session_key == sa.bindparam("key"), _t.c.expire_date < sa.bindparam("expire"))
     .values(expire_date=sa.bindparam("expire"), last_seen=sa.bindparam("now"))
 )
-_LIVE_OF_PRINCIPAL = (_t.c.principal == sa.bindparam("principal"), _t.c.expire_date > sa.bindparam("now"))
-_SESSIONS_OF = sa.select(_t).where(*_LIVE_OF_PRINCIPAL).order_by(_t.c.created.desc(), _t.c.session_key.desc())
-_RECORD = sa.select(_t).where(_t.c.session_key == sa.bindparam("key"), _t.c.expire_date > sa.bindparam("now"))
-# Newest first: the rows past the limit are the oldest. FOR UPDATE waits for a
-# concurrent login's uncommitted row on MariaDB; PostgreSQL takes a lock first.
-_LIMITED = (
-    sa.select(_t.c.session_key)
-    .where(*_LIVE_OF_PRINCIPAL, _t.c.session_key != sa.bindparam("keep"))
-    .order_by(_t.c.created.desc(), _t.c.session_key.desc())
-    .with_for_update()
-)
-_END_OTHERS = _t.delete().where(_t.c.principal == sa.bindparam("principal"), _t.c.session_key != sa.bindparam("keep"))
-_END_ALL = _t.delete().where(_t.c.principal == sa.bindparam("principal"))
-_DELETE_KEYS = _t.delete().where(_t.c.session_key.in_(sa.bindparam("keys", expanding=True)))
-_PG_LOCK = sa.text("SELECT pg_advisory_xact_lock(:lock)")
+
 _DELETE = _t.delete().where(_t.c.session_key == sa.bindparam("key"))
 _DELETE_VERSION = _DELETE.where(_t.c.version == sa.bindparam("version"))
 _COUNT_EXPIRED = sa.select(sa.func.count()).select_from(_t).where(_t.c.expire_date <= sa.bindparam("now"))
+
+_RECORD = sa.select(_t).where(_t.c.session_key == sa.bindparam("key"), _t.c.expire_date > sa.bindparam("now"))
 
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """The browser's User-Agent and address, recorded when a row's id is issued (``dbsession.client_info``)."""
-
-    user_agent: str | None
-    ip_address: str | None
-
-    @classmethod
-    def from_environ(cls, environ: dict[str, Any]) -> ClientInfo:
-        """Take the client's details from a WSGI environ, cut to the columns' lengths."""
-        user_agent = environ.get("HTTP_USER_AGENT")
-        ip_address = environ.get("REMOTE_ADDR")
-        return cls(
-            user_agent[:USER_AGENT_LENGTH] if user_agent else None,
-            ip_address[:IP_ADDRESS_LENGTH] if ip_address else None,
-        )
-
-
-#: A row stored with no client details.
-NO_CLIENT = ClientInfo(None, None)
-
-
-def _principal_lock(principal: str) -> int:
-    """A PostgreSQL advisory lock number for a principal (a signed 64-bit integer)."""
-    digest = hashlib.sha256(b"pyramid_dbsession principal " + principal.encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def _checked_principal(principal: str | None) -> str | None:
-    if principal is not None and len(principal) > PRINCIPAL_LENGTH:
-        raise DBSessionError(f"a principal is at most {PRINCIPAL_LENGTH} characters, got {len(principal)}")
-    return principal
 
 
 @dataclass(frozen=True)
@@ -342,7 +300,7 @@ class SessionStore:
         if plan.update is not None:
             update = plan.update
             text = self._signed(update.session_key, update.payload)
-            principal = _checked_principal(update.principal)
+            principal = checked_principal(update.principal)
             written = self.update(executor, update.session_key, update.version, text, update.expire_date, principal)
             if not (written or self._merge_into_current(executor, update)):
                 raise SessionConflict(update.session_key)
@@ -360,13 +318,13 @@ class SessionStore:
             self._limit_sessions(executor, plan.limit_principal, written_key)
         if plan.end_others is not None:
             keep = plan.end_others.session_key or written_key
-            self._execute(executor, _END_OTHERS, {"principal": plan.end_others.principal, "keep": keep})
+            self._execute(executor, END_OTHERS, {"principal": plan.end_others.principal, "keep": keep})
         return session_id
 
     def _lock_principal(self, executor: Executor, principal: str) -> None:
         """Serialise the logins of one principal until the transaction ends, where rows alone cannot."""
         if self.engine.dialect.name == "postgresql":
-            self._execute(executor, _PG_LOCK, {"lock": _principal_lock(principal)})
+            self._execute(executor, PG_LOCK, {"lock": principal_lock(principal)})
 
     def _limit_sessions(self, executor: Executor, principal: str, keep: str) -> None:
         """End the principal's oldest live sessions beyond ``max_sessions_per_principal``, keeping ``keep``."""
@@ -374,9 +332,9 @@ class SessionStore:
         if limit is None:
             return
         params = {"principal": principal, "now": self.now(), "keep": keep}
-        others = self._execute(executor, _LIMITED, params).scalars().all()
+        others = self._execute(executor, LIMITED, params).scalars().all()
         if len(others) >= limit:
-            self._execute(executor, _DELETE_KEYS, {"keys": list(others[limit - 1 :])})
+            self._execute(executor, DELETE_KEYS, {"keys": list(others[limit - 1 :])})
 
     def _merge_into_current(self, executor: Executor, update: Update) -> bool:
         """Write ``update``'s changes over its row's current data, read and locked on ``executor``.
@@ -413,7 +371,7 @@ class SessionStore:
         return True
 
     def _insert_new(self, executor: Executor, insert: Insert, client: ClientInfo) -> str:
-        principal = _checked_principal(insert.principal)
+        principal = checked_principal(insert.principal)
         for _ in range(_NEW_ID_ATTEMPTS):
             session_id = new_session_id()
             session_key = session_key_for(session_id)
@@ -513,7 +471,7 @@ class SessionStore:
         """The live sessions of a principal (``str()`` of it is compared), newest first."""
         params = {"principal": str(principal), "now": self.now()}
         with self._reporting(), self._reader.connect() as connection:
-            return [self._record(row) for row in connection.execute(_SESSIONS_OF, params)]
+            return [self._record(row) for row in connection.execute(SESSIONS_OF, params)]
 
     def end_sessions_of(self, principal: object, keep: str | None = None) -> int:
         """End every session of a principal, but the one of cookie value ``keep``, in a transaction of its own.
@@ -521,9 +479,9 @@ class SessionStore:
         Returns how many ended. For a ban or a password reset out of a request.
         """
         params = {"principal": str(principal)}
-        statement = _END_ALL
+        statement = END_ALL
         if keep is not None:
-            statement, params["keep"] = _END_OTHERS, session_key_for(keep)
+            statement, params["keep"] = END_OTHERS, session_key_for(keep)
         with self._reporting(), self.engine.begin() as connection:
             return int(connection.execute(statement, params).rowcount)
 
