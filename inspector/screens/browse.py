@@ -26,7 +26,7 @@ from ..messages import (
     SearchProgressed,
     SessionsDeleted,
 )
-from ..rows import Query, Totals
+from ..rows import PRINCIPAL_MARK, Query, Totals
 from ..source import MAX_MATCHES, SessionSource, describe_error
 from ..widgets.session_table import SessionTable
 from .confirm_delete import ConfirmDeleteScreen
@@ -78,7 +78,9 @@ class BrowseScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="totals")
-        yield Input(placeholder="/ key prefix or cookie value · enter searches inside the data", id="search")
+        yield Input(
+            placeholder="/ key prefix or cookie value · @ and a user · enter searches inside the data", id="search"
+        )
         yield SessionTable(id="session-table")
         yield ProgressBar(id="progress", show_eta=False)
         yield Static(id="status")
@@ -184,6 +186,8 @@ class BrowseScreen(Screen[None]):
         parts = [f"sort: {query.sort.label}", f"filter: {query.filter.value}"]
         if query.prefix:
             parts.append(f"key: {query.prefix}…")
+        if query.principal is not None:
+            parts.append(f"user: {query.principal}")
         if query.keys is not None:
             parts.append(f"data contains {self.data_search!r}")
         if self.totals is not None:
@@ -193,7 +197,7 @@ class BrowseScreen(Screen[None]):
             parts.append(f"{len(self.marked):,} marked")
         if news:
             parts.append(news)
-        # The prefix and the search are typed (or pasted) text: shown literally, never as markup.
+        # The prefix, the principal and the search are typed (or pasted) text: shown literally, never as markup.
         self.query_one("#status", Static).update(formatting.safe_text(" · ".join(parts)))
 
     # -- actions ------------------------------------------------------------------------
@@ -221,7 +225,7 @@ class BrowseScreen(Screen[None]):
         self.action_open_detail()
 
     def action_back(self) -> None:
-        """Leave the search box, stop a running search, or clear the search."""
+        """Leave the search box, stop a running search, or clear the search (a user's sessions too)."""
         search = self.query_one("#search", Input)
         if search.has_focus:
             self.table.focus()
@@ -231,11 +235,12 @@ class BrowseScreen(Screen[None]):
             for worker in running:
                 worker.cancel()
             return
-        if self.query_state.prefix or self.query_state.keys is not None:
+        query = self.query_state
+        if query.prefix or query.keys is not None or query.principal is not None:
             with search.prevent(Input.Changed):
                 search.value = ""
             self.data_search = ""
-            self.query_state = self.query_state.with_changes(prefix="", keys=None)
+            self.query_state = query.searching("")
 
     def action_mark(self) -> None:
         """Mark or unmark the highlighted session for deletion."""
@@ -259,13 +264,14 @@ class BrowseScreen(Screen[None]):
     @on(Input.Changed, "#search")
     def _prefix_changed(self, event: Input.Changed) -> None:
         self.data_search = ""
-        self.query_state = self.query_state.with_changes(prefix=event.value.strip(), keys=None)
+        self.query_state = self.query_state.searching(event.value)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         needle = event.value.strip()
         self.table.focus()
-        if needle:
+        # "@42" already lists the user's sessions: enter only returns to them.
+        if needle and not needle.startswith(PRINCIPAL_MARK):
             self.data_search = needle
             self.set_class(True, "-busy")
             self.query_one("#progress", ProgressBar).update(total=None, progress=0)
