@@ -237,6 +237,12 @@ class SessionSource:
                 return
             last = chunk[-1].session_key
 
+    def count_of(self, principal: str) -> int:
+        """How many sessions of ``principal`` are stored, live or expired: as many as :meth:`end_sessions_of` ends."""
+        statement = sa.select(sa.func.count()).select_from(_t).where(_t.c.principal == principal)
+        with self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
     # -- deleting --------------------------------------------------------------
 
     def delete(self, session_keys: list[str] | tuple[str, ...]) -> int:
@@ -244,6 +250,10 @@ class SessionSource:
         with self.engine.begin() as connection:
             result = connection.execute(_t.delete().where(_t.c.session_key.in_(list(session_keys))))
         return int(result.rowcount)
+
+    def end_sessions_of(self, principal: str) -> int:
+        """Delete every session of ``principal`` in one transaction, through the store; return how many went."""
+        return self.store.end_sessions_of(principal)
 
     def purge_expired(self, batch_size: int = 5000) -> Iterator[int]:
         """Delete expired rows in transactions of about ``batch_size``, yielding each batch's count.

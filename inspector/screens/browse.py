@@ -1,4 +1,4 @@
-"""BrowseScreen: the table of sessions, its totals, search, marks and deletions.
+"""BrowseScreen: the table of sessions, its totals, search, marks and deletions, a user's sessions among them.
 
 Every database call runs in a thread worker and comes back as a message from
 :mod:`inspector.messages`; the screen only ever holds the page on display.
@@ -18,6 +18,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from pyramid_dbsession.errors import DBSessionError
+
 from .. import formatting
 from ..messages import (
     LoadFailed,
@@ -25,6 +27,8 @@ from ..messages import (
     SearchFinished,
     SearchProgressed,
     SessionsDeleted,
+    UserSessionsCounted,
+    UserSessionsEnded,
 )
 from ..rows import PRINCIPAL_MARK, Query, Totals
 from ..source import MAX_MATCHES, SessionSource, describe_error
@@ -48,6 +52,7 @@ class BrowseScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("space", "mark", "Mark"),
         Binding("d", "delete", "Delete"),
+        Binding("u", "end_user_sessions", "Log out user"),
         Binding("x", "purge", "Purge expired"),
         Binding("s", "cycle_sort", "Sort"),
         Binding("f", "cycle_filter", "Filter"),
@@ -203,7 +208,7 @@ class BrowseScreen(Screen[None]):
     # -- actions ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in {"delete", "purge"} and self.inspector.read_only)
+        return not (action in {"delete", "end_user_sessions", "purge"} and self.inspector.read_only)
 
     def action_reload(self) -> None:
         """Re-read the page on display, keeping the cursor on the same session."""
@@ -335,10 +340,64 @@ class BrowseScreen(Screen[None]):
         self.post_message(SessionsDeleted(count, tuple(keys)))
 
     def on_sessions_deleted(self, message: SessionsDeleted) -> None:
-        self.marked.difference_update(message.session_keys)
-        self.app.notify(f"Deleted {message.count:,} session{'s' if message.count != 1 else ''}.", title="Deleted")
-        survivor = self.table.nearest_key(set(message.session_keys))
+        self._show_deletion(set(message.session_keys), f"Deleted {formatting.sessions(message.count)}.", "Deleted")
+
+    def _show_deletion(self, session_keys: set[str], sentence: str, title: str) -> None:
+        """Unmark the rows that went, say ``sentence``, and reload with the cursor on the nearest survivor."""
+        self.marked.difference_update(session_keys)
+        self.app.notify(formatting.printable(sentence), title=title, markup=False)
+        survivor = self.table.nearest_key(session_keys)
         self._load(self._anchor, inclusive=True, cursor_key=survivor, refreshed=True)
+
+    def action_end_user_sessions(self) -> None:
+        """End every session of the highlighted session's user, after a confirmation saying how many."""
+        row = self.table.highlighted_row
+        if row is None:
+            return
+        if row.principal is None:
+            self.app.notify("This session has no user: nothing to log out.", title="Log out user")
+            return
+        self._count_user_sessions(row.principal)
+
+    @work(thread=True, exclusive=True, group="user", exit_on_error=False)
+    def _count_user_sessions(self, principal: str) -> None:
+        try:
+            count = self.source.count_of(principal)
+        except SQLAlchemyError as exc:
+            self.post_message(LoadFailed("count the user's sessions", describe_error(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(UserSessionsCounted(principal, count))
+
+    def on_user_sessions_counted(self, message: UserSessionsCounted) -> None:
+        principal, count = message.principal, message.count
+        if not count:  # ended by the app, or by another inspector, since the page was read
+            self.app.notify(
+                formatting.printable(f"User {principal} has no sessions left."), title="Log out user", markup=False
+            )
+            return
+        sessions = "the only session" if count == 1 else f"all {count:,} sessions"
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._end_user_sessions(principal)
+
+        self.app.push_screen(ConfirmDeleteScreen(f"End {sessions} of user {principal}?"), confirmed)
+
+    @work(thread=True, group="delete", exit_on_error=False)
+    def _end_user_sessions(self, principal: str) -> None:
+        try:
+            count = self.source.end_sessions_of(principal)
+        except (SQLAlchemyError, DBSessionError) as exc:  # DBSessionError: a deadlock or lock wait, via the store
+            self.post_message(LoadFailed("end the user's sessions", describe_error(exc)))
+            return
+        self.post_message(UserSessionsEnded(principal, count))
+
+    def on_user_sessions_ended(self, message: UserSessionsEnded) -> None:
+        rows = self.table.page.rows if self.table.page else ()
+        ended = {row.session_key for row in rows if row.principal == message.principal}
+        sentence = f"Ended {formatting.sessions(message.count)} of user {message.principal}."
+        self._show_deletion(ended, sentence, "Logged out")
 
     def action_purge(self) -> None:
         """Delete every expired session in batches, after confirmation."""

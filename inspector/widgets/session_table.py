@@ -63,6 +63,13 @@ class SessionTable(DataTable[str | Text]):
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
+    @property
+    def highlighted_row(self) -> SessionRow | None:
+        """The row under the cursor, or None on an empty page."""
+        key = self.highlighted_key
+        rows = self.page.rows if self.page else ()
+        return next((row for row in rows if row.session_key == key), None)
+
     def show_page(self, page: Page, now: datetime, marked: set[str], cursor_key: str | None = None) -> None:
         """Replace the rows with ``page``; keep the cursor on ``cursor_key`` if it is on it."""
         self.page = page

@@ -214,3 +214,19 @@ async def test_markup_typed_as_a_user_shows_literally(inspector, visit, user):
         await pilot.press("slash", "@", *user)
         await settle(pilot)
         assert f"user: {user} · 1 of 1 shown" in status_of(inspector)
+
+
+async def test_log_out_dialog_and_notification_show_a_hostile_user_escaped(inspector, visit):
+    visit(**{"auth.userid": HOSTILE_USER})
+    async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        question = str(inspector.screen.query_one("#confirm-question", Label).render())
+        await pilot.press("y")
+        await settle(pilot)
+    notes = [(m.notification.message, m.notification.markup) for m in hooked if isinstance(m, Notify)]
+    assert (question, notes) == (
+        f"End the only session of user {SHOWN_USER}?",
+        [(f"Ended 1 session of user {SHOWN_USER}.", False)],
+    )

@@ -79,6 +79,11 @@ def test_a_users_pages_and_totals_use_the_principal_index(
     assert (len(plans), all(plans.values())) == (6, True), plans
 
 
+def test_counting_a_users_sessions_uses_the_principal_index(many_users: Engine, store: SessionStore) -> None:
+    plans = principal_plans(many_users, lambda: SessionSource(store).count_of(USER))
+    assert list(plans.values()) == [True], plans
+
+
 def test_sessions_of_uses_the_principal_index(many_users: Engine, store: SessionStore) -> None:
     plans = principal_plans(many_users, lambda: store.sessions_of(USER))
     assert list(plans.values()) == [True], plans

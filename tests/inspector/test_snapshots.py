@@ -72,3 +72,12 @@ def test_confirm_dialog(snap_compare, fixed_inspector):
         await pilot.pause()
 
     assert snap_compare(fixed_inspector, terminal_size=SIZE, run_before=mark_two_and_delete)
+
+
+def test_log_out_dialog(snap_compare, fixed_inspector):
+    async def log_out_the_cart_owner(pilot):
+        await settle(pilot)
+        await pilot.press(*["down"] * 5, "u")  # the last row by expiry: user 42 and the cart
+        await settle(pilot)
+
+    assert snap_compare(fixed_inspector, terminal_size=SIZE, run_before=log_out_the_cart_owner)

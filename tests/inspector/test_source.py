@@ -165,6 +165,22 @@ def test_row_carries_its_principal(source, visit):
     assert [row.principal for row in source.page(Query()).rows] == ["42", None]
 
 
+def test_count_of_counts_a_users_live_and_expired_sessions(source, visit, clock):
+    log_in(visit, "42", expire_in=60)
+    log_in(visit, "42")
+    log_in(visit, "7")
+    clock.advance(120)
+    assert source.count_of("42") == 2
+
+
+def test_end_sessions_of_deletes_every_session_of_the_user_only(source, visit, engine):
+    for _ in range(2):
+        log_in(visit, "42")
+    others = {log_in(visit, "7"), visit(cart="3")}
+    ended = source.end_sessions_of("42")
+    assert (ended, {row.session_key for row in session_rows(engine)}) == (2, set(map(session_key_for, others)))
+
+
 def test_totals_count_all_live_expired_and_matching(source, visit, clock):
     visit(expire_in=60, who="gone")
     visit(who="here")
