@@ -40,6 +40,14 @@ def notes_of(hooked: list[object]) -> list[str]:
     return [m.notification.message for m in hooked if isinstance(m, Notify)]
 
 
+async def log_out(pilot, answer: str = "y") -> None:
+    """Press u, wait for its question, answer it and wait for what follows."""
+    await pilot.press("u")
+    await settle(pilot)
+    await pilot.press(answer)
+    await settle(pilot)
+
+
 @pytest.fixture
 def log_in(visit):
     """Start a session of ``user``, as a login through SessionAuthenticationHelper would; return its cookie."""
@@ -157,10 +165,7 @@ async def test_u_then_y_logs_the_user_out_everywhere_and_keeps_the_others(inspec
     others = {log_in("7", expire_in=600), visit(expire_in=601, cart="3")}
     async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
         await settle(pilot)
-        await pilot.press("u")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await log_out(pilot)
         shown = shown_keys(inspector)
     browser = webtest.TestApp(testapp.app)
     browser.set_cookie("session", mine[0])
@@ -173,10 +178,7 @@ async def test_u_then_no_keeps_the_users_sessions(inspector, log_in, engine, ans
     cookies = {log_in("42"), log_in("42")}
     async with inspector.run_test() as pilot:
         await settle(pilot)
-        await pilot.press("u")
-        await settle(pilot)
-        await pilot.press(answer)
-        await settle(pilot)
+        await log_out(pilot, answer)
     assert stored_keys(engine) == set(map(session_key_for, cookies))
 
 
@@ -211,10 +213,8 @@ async def test_logging_a_user_out_unmarks_their_sessions(inspector, log_in):
     kept = log_in("7", expire_in=120)
     async with inspector.run_test() as pilot:
         await settle(pilot)
-        await pilot.press("space", "down", "space", "up", "u")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await pilot.press("space", "down", "space", "up")
+        await log_out(pilot)
         assert inspector.screen.marked == {session_key_for(kept)}
 
 
@@ -223,10 +223,7 @@ async def test_read_only_inspector_logs_no_user_out(make_inspector, log_in, engi
     app = make_inspector(read_only=True)
     async with app.run_test() as pilot:
         await settle(pilot)
-        await pilot.press("u")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await log_out(pilot)
     assert stored_keys(engine) == {session_key_for(cookie)}
 
 
@@ -261,9 +258,6 @@ async def test_lost_race_while_logging_out_is_notified(inspector, log_in, monkey
     monkeypatch.setattr(inspector.source.store, "end_sessions_of", deadlocked)
     async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
         await settle(pilot)
-        await pilot.press("u")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await log_out(pilot)
     expected = "Could not end the user's sessions: database error 1213: deadlock found when trying to get lock"
     assert notes_of(hooked)[0].startswith(expected)
