@@ -1,4 +1,4 @@
-"""Time the inspector on a table of a million sessions, and measure its peak memory.
+"""Time the inspector on a table of a million sessions, a user's among them, and measure its peak memory.
 
     python benchmarks/inspector_million.py                     # a SQLite file in a temporary directory
     python benchmarks/inspector_million.py --rows 10000        # compare the memory with a small table
@@ -7,9 +7,14 @@
 The database must be a scratch one: the script drops and recreates
 ``core_sessions``. A child process fills it with ``--rows`` signed sessions
 (``--expired`` of them expired) through bulk inserts, so the parent's peak
-memory is the inspector's alone. The parent then runs the real app headless
-(``App.run_test``) and prints the time to the first screen, to each page down,
-to open a detail view, to purge the expired rows, and the peak RSS.
+memory is the inspector's alone: every fourth session has no user, the others
+belong to 3/40 of ``rows`` users (75,000 for a million), ten sessions each. The parent then runs
+the real app headless (``App.run_test``) and prints the time to the first
+screen, to each page down, to open a detail view, to list one user's sessions
+with ``@``, to log that user out with ``u``, to purge the expired rows, and the
+peak RSS; then, for some users, the time their first page takes alone (without
+the table-wide totals every filter change counts again) and the time
+``SessionStore.sessions_of`` takes.
 
 Steps are started by the actions their keys run and timed until their result
 is on the screen's widgets; a page down's CPU time also covers painting it.
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import os
 import resource
 import statistics
 import subprocess
@@ -32,8 +38,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from textual.widgets import Input
 
 from inspector import InspectorApp, SessionSource
+from inspector.rows import Query
+from inspector.screens.confirm_delete import ConfirmDeleteScreen
 from inspector.screens.detail import DetailScreen
 from pyramid_dbsession import DBSessionFactory
 from pyramid_dbsession.models import create_table, drop_table, sessions_table
@@ -42,6 +51,22 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SECRET = "benchmark-secret-benchmark-secret"
 CHUNK = 20_000
 PAGES = 20
+#: Users whose first page and ``sessions_of`` are timed after the inspector's run.
+SAMPLED_USERS = 50
+
+
+def users_of(rows: int) -> int:
+    """A tenth of ``rows``, rounded to a multiple of 4 (see :func:`principal_of`)."""
+    return max(rows // 40, 1) * 4
+
+
+def principal_of(number: int, users: int) -> str | None:
+    """The user of session ``number``: none for every fourth, else its number modulo ``users``.
+
+    With ``users`` a multiple of 4, the users numbered ``u % 4 != 0`` (three in
+    four) have every session ``u + k * users``: ten each, for a tenth of ``rows``.
+    """
+    return None if number % 4 == 0 else str(number % users)
 
 
 def clock() -> datetime:
@@ -51,6 +76,7 @@ def clock() -> datetime:
 def generate_rows(factory: DBSessionFactory, rows: int, expired: int) -> Iterator[list[dict[str, object]]]:
     """Yield chunks of signed rows; the first ``expired`` numbers are already expired."""
     codec = factory.store.codec
+    users = users_of(rows)
     for offset in range(0, rows, CHUNK):
         chunk = []
         for number in range(offset, min(offset + CHUNK, rows)):
@@ -67,6 +93,7 @@ def generate_rows(factory: DBSessionFactory, rows: int, expired: int) -> Iterato
                     "created": NOW - timedelta(seconds=number % 1_209_600),
                     "expire_date": expire,
                     "version": 1,
+                    "principal": principal_of(number, users),
                 }
             )
         yield chunk
@@ -83,6 +110,10 @@ def fill(url: str, rows: int, expired: int) -> None:
             connection.exec_driver_sql("PRAGMA synchronous = OFF")
         for chunk in generate_rows(factory, rows, expired):
             connection.execute(sessions_table.insert(), chunk)
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        # Written with synchronous = OFF: flushed now, or the first timed write would pay for the whole file.
+        with open(engine.url.database, "rb") as file:
+            os.fsync(file.fileno())
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM ANALYZE core_sessions")
@@ -102,7 +133,14 @@ async def wait_until(
     return time.perf_counter() - started
 
 
-async def measure(url: str, expired: int, batch: int) -> dict[str, object]:
+def a_user(rows: int) -> tuple[str, int]:
+    """A user with sessions, and how many they have."""
+    users = users_of(rows)
+    user = users // 2 + 3  # odd, so not a multiple of 4: a user with sessions, and none of time_user_reads'
+    return str(user), sum(1 for number in range(user, rows, users) if principal_of(number, users) is not None)
+
+
+async def measure(url: str, rows: int, expired: int, batch: int) -> dict[str, object]:
     """Drive the inspector headless and time each step."""
     store = DBSessionFactory(url, SECRET, clock=clock).store
     app = InspectorApp(SessionSource(store), refresh_seconds=0, purge_batch=batch)
@@ -134,6 +172,31 @@ async def measure(url: str, expired: int, batch: int) -> dict[str, object]:
         )
         await pilot.press("escape")
 
+        user, sessions = a_user(rows)
+        search = screen.query_one("#search", Input)
+        pressed = time.perf_counter()
+        search.value = f"@{user}"  # as if pasted: the filter follows every change of the box
+
+        def only_the_user() -> bool:
+            shown = screen.table.page.rows if screen.table.page else ()
+            return screen.totals.matching == sessions and [row.principal for row in shown] == [user] * sessions
+
+        figures["user filter"] = await wait_until(only_the_user, pilot, pressed)
+        figures["user sessions"] = sessions
+
+        pressed = time.perf_counter()
+        screen.action_end_user_sessions()  # what the u key runs
+        figures["log out question"] = await wait_until(
+            lambda: isinstance(app.screen, ConfirmDeleteScreen) and app.screen.is_mounted, pilot, pressed
+        )
+        pressed = time.perf_counter()
+        app.screen.action_confirm()  # what the y key runs
+        figures["log out"] = await wait_until(
+            lambda: app.screen is screen and screen.totals.all == rows - sessions, pilot, pressed
+        )
+        screen.action_back()  # what escape runs: the filter is cleared
+        await wait_until(lambda: screen.totals.matching == rows - sessions, pilot)
+
         await pilot.press("x")
         pressed = time.perf_counter()
         await pilot.press("y")
@@ -141,6 +204,24 @@ async def measure(url: str, expired: int, batch: int) -> dict[str, object]:
         figures["rows left"] = screen.totals.all
     store.engine.dispose()
     return figures
+
+
+def time_user_reads(url: str, rows: int) -> dict[str, list[float]]:
+    """Seconds that a user's first page in the inspector and ``sessions_of`` take, for :data:`SAMPLED_USERS` users."""
+    store = DBSessionFactory(url, SECRET, clock=clock).store
+    source = SessionSource(store)
+    users = users_of(rows)
+    step = max(users // SAMPLED_USERS, 1)
+    timings: dict[str, list[float]] = {"@user page": [], "sessions_of": []}
+    for user in range(2, users, step)[:SAMPLED_USERS]:
+        started = time.perf_counter()
+        source.page(Query(principal=str(user)))
+        paged = time.perf_counter()
+        store.sessions_of(str(user))
+        timings["@user page"].append(paged - started)
+        timings["sessions_of"].append(time.perf_counter() - paged)
+    store.engine.dispose()
+    return timings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"database: {sa.make_url(arguments.url).render_as_string(hide_password=True)}")
 
-    figures = asyncio.run(measure(arguments.url, arguments.expired, arguments.batch))
+    figures = asyncio.run(measure(arguments.url, arguments.rows, arguments.expired, arguments.batch))
     pages: list[float] = figures["page down"]  # type: ignore[assignment]
     print(f"first screen:          {figures['first screen'] * 1000:8.0f} ms")
     print(
@@ -177,10 +258,19 @@ def main(argv: list[str] | None = None) -> int:
         f"  CPU per page down:   median {statistics.median(cpu) * 1000:.0f} ms (all threads; the machine's load aside)"
     )
     print(f"open detail:           {figures['open detail'] * 1000:8.0f} ms")
+    user_filter = f"@user ({figures['user sessions']} sessions):"
+    print(f"{user_filter:23}{figures['user filter'] * 1000:8.0f} ms (its page and the totals)")
+    print(f"u, to the question:    {figures['log out question'] * 1000:8.0f} ms")
+    print(f"y, to the next page:   {figures['log out'] * 1000:8.0f} ms (deleted, page and totals read again)")
     print(f"purge {arguments.expired:,} expired:  {figures['purge']:8.1f} s (batches of {arguments.batch:,})")
     print(f"rows left:             {figures['rows left']:,}")
     # ru_maxrss is in KiB on Linux; the fill ran in a child process, so this is the inspector's own peak.
     print(f"peak RSS:              {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MiB")
+    for name, timings in time_user_reads(arguments.url, arguments.rows).items():
+        print(
+            f"{name} ({len(timings)} users): median {statistics.median(timings) * 1000:.1f} ms, "
+            f"max {max(timings) * 1000:.1f} ms"
+        )
     return 0
 
 

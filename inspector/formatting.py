@@ -44,6 +44,11 @@ def count(number: int) -> str:
     return f"{number:,}"
 
 
+def sessions(number: int) -> str:
+    """``1 session``, ``1,234 sessions``."""
+    return f"{number:,} session{'' if number == 1 else 's'}"
+
+
 def printable(text: str) -> str:
     """``text`` with every character that ``repr`` would escape written as that escape: ``\\x1b``, ``\\u202e``.
 

@@ -46,6 +46,22 @@ class SessionsDeleted(_WorkerResult):
 
 
 @dataclass
+class UserSessionsCounted(_WorkerResult):
+    """The sessions of a principal were counted, before asking whether to end them."""
+
+    principal: str
+    count: int
+
+
+@dataclass
+class UserSessionsEnded(_WorkerResult):
+    """Every session of a principal was deleted in one transaction: ``count`` of them."""
+
+    principal: str
+    count: int
+
+
+@dataclass
 class PurgeProgressed(_WorkerResult):
     """Another batch of expired sessions was deleted."""
 

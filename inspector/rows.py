@@ -8,6 +8,8 @@ from enum import Enum
 from typing import Any, Self
 
 PREVIEW_KEYS = 6
+#: Typed first in the search box, it makes the rest a principal rather than a key prefix: ``@42``.
+PRINCIPAL_MARK = "@"
 
 
 class _Cycle(Enum):
@@ -50,16 +52,29 @@ class Status(Enum):
 
 @dataclass(frozen=True)
 class Query:
-    """What the table shows: order, expiry filter, key prefix and, after a data search, the matches."""
+    """What the table shows: order, expiry filter, key prefix or principal and, after a data search, the matches."""
 
     sort: Sort = Sort.EXPIRY
     filter: Filter = Filter.ALL
     prefix: str = ""
     keys: tuple[str, ...] | None = None
+    #: Only the sessions of this principal (the ``principal`` column), or None for anyone's.
+    principal: str | None = None
 
     def with_changes(self, **changes: Any) -> Query:
         """Return a copy with ``changes`` applied."""
         return replace(self, **changes)
+
+    def searching(self, typed: str) -> Query:
+        """This query filtered by what the search box holds: ``@`` and a principal, or a key prefix.
+
+        A lone ``@`` filters nothing yet; a data search's matches are dropped.
+        """
+        text = typed.strip()
+        if text.startswith(PRINCIPAL_MARK):
+            principal = text.removeprefix(PRINCIPAL_MARK).strip()
+            return self.with_changes(prefix="", principal=principal or None, keys=None)
+        return self.with_changes(prefix=text, principal=None, keys=None)
 
 
 #: Where a page starts or ends: the sort column's value and the session key.
@@ -87,6 +102,8 @@ class SessionRow:
     created: datetime
     expire_date: datetime
     data_size: int
+    #: The user the session belongs to (the ``principal`` column), or None.
+    principal: str | None
     status: Status
     #: How many top-level keys the data has, or None if it does not decode.
     key_count: int | None

@@ -114,6 +114,9 @@ class SessionSource:
             conditions.append(_t.c.expire_date <= now)
         if query.prefix:
             conditions.append(_key_range(query.prefix))
+        if query.principal is not None:
+            # Equality first in ix_core_sessions_principal: the index serves the filter and, by expiry, the order.
+            conditions.append(_t.c.principal == query.principal)
         if query.keys is not None:
             conditions.append(_t.c.session_key.in_(query.keys) if query.keys else sa.false())
         return conditions
@@ -150,17 +153,21 @@ class SessionSource:
         descending = query.sort.descending != reverse
         order = [column.desc(), _t.c.session_key.desc()] if descending else [column, _t.c.session_key]
         statement = (
-            sa.select(_t.c.session_key, _t.c.created, _t.c.expire_date, _t.c.data_size, _t.c.session_data, column)
+            sa.select(
+                _t.c.session_key, _t.c.created, _t.c.expire_date, _t.c.data_size, _t.c.principal, _t.c.session_data,
+                column,
+            )
             .where(*conditions)
             .order_by(*order)
             .limit(self.page_size + 1)
-        )
+        )  # fmt: skip
         with self.engine.connect() as connection:
             result = connection.execute(statement).all()
         rows = []
-        for key, created, expire, size, text, sort_value in result:
+        for key, created, expire, size, principal, text, sort_value in result:
             decoded = self.decode(key, text)
-            rows.append(SessionRow(key, created, expire, size, decoded.status, *summarize(decoded), (sort_value, key)))
+            summary = summarize(decoded)
+            rows.append(SessionRow(key, created, expire, size, principal, decoded.status, *summary, (sort_value, key)))
         return rows
 
     def totals(self, query: Query, since: datetime | None = None) -> Totals:
@@ -230,6 +237,12 @@ class SessionSource:
                 return
             last = chunk[-1].session_key
 
+    def count_of(self, principal: str) -> int:
+        """How many sessions of ``principal`` are stored, live or expired: as many as :meth:`end_sessions_of` ends."""
+        statement = sa.select(sa.func.count()).select_from(_t).where(_t.c.principal == principal)
+        with self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
     # -- deleting --------------------------------------------------------------
 
     def delete(self, session_keys: list[str] | tuple[str, ...]) -> int:
@@ -237,6 +250,10 @@ class SessionSource:
         with self.engine.begin() as connection:
             result = connection.execute(_t.delete().where(_t.c.session_key.in_(list(session_keys))))
         return int(result.rowcount)
+
+    def end_sessions_of(self, principal: str) -> int:
+        """Delete every session of ``principal`` in one transaction, through the store; return how many went."""
+        return self.store.end_sessions_of(principal)
 
     def purge_expired(self, batch_size: int = 5000) -> Iterator[int]:
         """Delete expired rows in transactions of about ``batch_size``, yielding each batch's count.

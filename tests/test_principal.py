@@ -294,3 +294,12 @@ def test_the_limit_holds_for_simultaneous_logins(make_testapp, engine):
         ).scalar_one()
     print(f"{statuses.count(200)} of {logins} simultaneous logins answered 200; {live} sessions live")
     assert 1 <= live <= limit
+
+
+@pytest.mark.parametrize("lookalike", ["Alice", "alice ", "alíce"])
+def test_a_principal_matches_only_itself_byte_for_byte(users, lookalike):
+    alice, other = browser_of(users, "alice"), browser_of(users, lookalike)
+    store = get_store(users.app.registry)
+    assert [record.principal for record in store.sessions_of("alice")] == ["alice"]
+    assert store.end_sessions_of("alice") == 1
+    assert (alice.get("/show").json, other.get("/show").json["auth.userid"]) == ({}, lookalike)

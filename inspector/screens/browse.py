@@ -1,4 +1,4 @@
-"""BrowseScreen: the table of sessions, its totals, search, marks and deletions.
+"""BrowseScreen: the table of sessions, its totals, search, marks and deletions, a user's sessions among them.
 
 Every database call runs in a thread worker and comes back as a message from
 :mod:`inspector.messages`; the screen only ever holds the page on display.
@@ -18,6 +18,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from pyramid_dbsession.errors import DBSessionError
+
 from .. import formatting
 from ..messages import (
     LoadFailed,
@@ -25,8 +27,10 @@ from ..messages import (
     SearchFinished,
     SearchProgressed,
     SessionsDeleted,
+    UserSessionsCounted,
+    UserSessionsEnded,
 )
-from ..rows import Query, Totals
+from ..rows import PRINCIPAL_MARK, Query, Totals
 from ..source import MAX_MATCHES, SessionSource, describe_error
 from ..widgets.session_table import SessionTable
 from .confirm_delete import ConfirmDeleteScreen
@@ -48,6 +52,7 @@ class BrowseScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("space", "mark", "Mark"),
         Binding("d", "delete", "Delete"),
+        Binding("u", "end_user_sessions", "Log out user"),
         Binding("x", "purge", "Purge expired"),
         Binding("s", "cycle_sort", "Sort"),
         Binding("f", "cycle_filter", "Filter"),
@@ -78,7 +83,9 @@ class BrowseScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="totals")
-        yield Input(placeholder="/ key prefix or cookie value · enter searches inside the data", id="search")
+        yield Input(
+            placeholder="/ key prefix or cookie value · @ and a user · enter searches inside the data", id="search"
+        )
         yield SessionTable(id="session-table")
         yield ProgressBar(id="progress", show_eta=False)
         yield Static(id="status")
@@ -184,6 +191,8 @@ class BrowseScreen(Screen[None]):
         parts = [f"sort: {query.sort.label}", f"filter: {query.filter.value}"]
         if query.prefix:
             parts.append(f"key: {query.prefix}…")
+        if query.principal is not None:
+            parts.append(f"user: {query.principal}")
         if query.keys is not None:
             parts.append(f"data contains {self.data_search!r}")
         if self.totals is not None:
@@ -193,13 +202,13 @@ class BrowseScreen(Screen[None]):
             parts.append(f"{len(self.marked):,} marked")
         if news:
             parts.append(news)
-        # The prefix and the search are typed (or pasted) text: shown literally, never as markup.
+        # The prefix, the principal and the search are typed (or pasted) text: shown literally, never as markup.
         self.query_one("#status", Static).update(formatting.safe_text(" · ".join(parts)))
 
     # -- actions ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in {"delete", "purge"} and self.inspector.read_only)
+        return not (action in {"delete", "end_user_sessions", "purge"} and self.inspector.read_only)
 
     def action_reload(self) -> None:
         """Re-read the page on display, keeping the cursor on the same session."""
@@ -221,7 +230,7 @@ class BrowseScreen(Screen[None]):
         self.action_open_detail()
 
     def action_back(self) -> None:
-        """Leave the search box, stop a running search, or clear the search."""
+        """Leave the search box, stop a running search, or clear the search (a user's sessions too)."""
         search = self.query_one("#search", Input)
         if search.has_focus:
             self.table.focus()
@@ -231,11 +240,12 @@ class BrowseScreen(Screen[None]):
             for worker in running:
                 worker.cancel()
             return
-        if self.query_state.prefix or self.query_state.keys is not None:
+        query = self.query_state
+        if query.prefix or query.keys is not None or query.principal is not None:
             with search.prevent(Input.Changed):
                 search.value = ""
             self.data_search = ""
-            self.query_state = self.query_state.with_changes(prefix="", keys=None)
+            self.query_state = query.searching("")
 
     def action_mark(self) -> None:
         """Mark or unmark the highlighted session for deletion."""
@@ -259,13 +269,14 @@ class BrowseScreen(Screen[None]):
     @on(Input.Changed, "#search")
     def _prefix_changed(self, event: Input.Changed) -> None:
         self.data_search = ""
-        self.query_state = self.query_state.with_changes(prefix=event.value.strip(), keys=None)
+        self.query_state = self.query_state.searching(event.value)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         needle = event.value.strip()
         self.table.focus()
-        if needle:
+        # "@42" already lists the user's sessions: enter only returns to them.
+        if needle and not needle.startswith(PRINCIPAL_MARK):
             self.data_search = needle
             self.set_class(True, "-busy")
             self.query_one("#progress", ProgressBar).update(total=None, progress=0)
@@ -329,10 +340,64 @@ class BrowseScreen(Screen[None]):
         self.post_message(SessionsDeleted(count, tuple(keys)))
 
     def on_sessions_deleted(self, message: SessionsDeleted) -> None:
-        self.marked.difference_update(message.session_keys)
-        self.app.notify(f"Deleted {message.count:,} session{'s' if message.count != 1 else ''}.", title="Deleted")
-        survivor = self.table.nearest_key(set(message.session_keys))
+        self._show_deletion(set(message.session_keys), f"Deleted {formatting.sessions(message.count)}.", "Deleted")
+
+    def _show_deletion(self, session_keys: set[str], sentence: str, title: str) -> None:
+        """Unmark the rows that went, say ``sentence``, and reload with the cursor on the nearest survivor."""
+        self.marked.difference_update(session_keys)
+        self.app.notify(formatting.printable(sentence), title=title, markup=False)
+        survivor = self.table.nearest_key(session_keys)
         self._load(self._anchor, inclusive=True, cursor_key=survivor, refreshed=True)
+
+    def action_end_user_sessions(self) -> None:
+        """End every session of the highlighted session's user, after a confirmation saying how many."""
+        row = self.table.highlighted_row
+        if row is None:
+            return
+        if row.principal is None:
+            self.app.notify("This session has no user: nothing to log out.", title="Log out user")
+            return
+        self._count_user_sessions(row.principal)
+
+    @work(thread=True, exclusive=True, group="user", exit_on_error=False)
+    def _count_user_sessions(self, principal: str) -> None:
+        try:
+            count = self.source.count_of(principal)
+        except SQLAlchemyError as exc:
+            self.post_message(LoadFailed("count the user's sessions", describe_error(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(UserSessionsCounted(principal, count))
+
+    def on_user_sessions_counted(self, message: UserSessionsCounted) -> None:
+        principal, count = message.principal, message.count
+        if not count:  # ended by the app, or by another inspector, since the page was read
+            self.app.notify(
+                formatting.printable(f"User {principal} has no sessions left."), title="Log out user", markup=False
+            )
+            return
+        sessions = "the only session" if count == 1 else f"all {count:,} sessions"
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._end_user_sessions(principal)
+
+        self.app.push_screen(ConfirmDeleteScreen(f"End {sessions} of user {principal}?"), confirmed)
+
+    @work(thread=True, group="delete", exit_on_error=False)
+    def _end_user_sessions(self, principal: str) -> None:
+        try:
+            count = self.source.end_sessions_of(principal)
+        except (SQLAlchemyError, DBSessionError) as exc:  # DBSessionError: a deadlock or lock wait, via the store
+            self.post_message(LoadFailed("end the user's sessions", describe_error(exc)))
+            return
+        self.post_message(UserSessionsEnded(principal, count))
+
+    def on_user_sessions_ended(self, message: UserSessionsEnded) -> None:
+        rows = self.table.page.rows if self.table.page else ()
+        ended = {row.session_key for row in rows if row.principal == message.principal}
+        sentence = f"Ended {formatting.sessions(message.count)} of user {message.principal}."
+        self._show_deletion(ended, sentence, "Logged out")
 
     def action_purge(self) -> None:
         """Delete every expired session in batches, after confirmation."""

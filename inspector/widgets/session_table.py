@@ -21,12 +21,13 @@ MARK = "●"
 _COLUMNS = (
     ("", "mark", 1),
     ("key", "key", formatting.SHORT_KEY),
+    ("user", "user", 12),
     ("created", "created", 10),
     ("expires", "expires", 18),
     ("size", "size", 9),
     ("keys", "keys", 4),
-    # A fixed width: a long preview would otherwise widen the table past the screen.
-    ("preview", "preview", 40),
+    # Fixed widths: a long principal or preview would otherwise widen the table past the screen.
+    ("preview", "preview", 26),
 )
 
 
@@ -62,6 +63,13 @@ class SessionTable(DataTable[str | Text]):
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
+    @property
+    def highlighted_row(self) -> SessionRow | None:
+        """The row under the cursor, or None on an empty page."""
+        key = self.highlighted_key
+        rows = self.page.rows if self.page else ()
+        return next((row for row in rows if row.session_key == key), None)
+
     def show_page(self, page: Page, now: datetime, marked: set[str], cursor_key: str | None = None) -> None:
         """Replace the rows with ``page``; keep the cursor on ``cursor_key`` if it is on it."""
         self.page = page
@@ -94,6 +102,8 @@ class SessionTable(DataTable[str | Text]):
         return (
             MARK if marked else "",
             formatting.safe_text(formatting.short_key(row.session_key)),
+            # A principal is whatever the app stored under its principal key: shown escaped, never as markup.
+            formatting.safe_text(row.principal or ""),
             formatting.ago(row.created, now),
             Text(formatting.expires(row.expire_date, now), style="dim" if expired else ""),
             Text(formatting.count(row.data_size), justify="right"),

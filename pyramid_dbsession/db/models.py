@@ -46,6 +46,28 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class PrincipalText(sa.types.TypeDecorator[str]):
+    """Text compared byte for byte on every backend, so one user's name never matches another's.
+
+    MySQL and MariaDB compare text case- and accent-insensitively, and
+    ignoring trailing spaces, under their default collations: there the
+    column gets a binary, no-pad collation.
+    """
+
+    impl = sa.String(PRINCIPAL_LENGTH)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name in {"mysql", "mariadb"}:
+            return dialect.type_descriptor(mysql.VARCHAR(PRINCIPAL_LENGTH, collation=binary_collation(dialect)))
+        return dialect.type_descriptor(sa.String(PRINCIPAL_LENGTH))
+
+
+def binary_collation(dialect: Dialect) -> str:
+    """The utf8mb4 collation of MySQL or MariaDB that compares bytes and keeps trailing spaces."""
+    return "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+
+
 _LONG_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
@@ -76,7 +98,7 @@ class SessionRecord(Base):
     #: Bumped by every data write: the optimistic check against lost updates.
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     #: ``str()`` of the session's ``dbsession.principal_key`` value when it was last written, or None.
-    principal: Mapped[str | None] = mapped_column(sa.String(PRINCIPAL_LENGTH), nullable=True)
+    principal: Mapped[str | None] = mapped_column(PrincipalText(), nullable=True)
     #: When the row was last written (stored, rewritten or touched); None on rows older than the column.
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     #: The browser's User-Agent (cut to 255 characters) when the row's id was issued, with ``dbsession.client_info``.

@@ -12,7 +12,7 @@ from .conftest import settle
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
-PINNED = {"q", "r", "/", "enter", "escape", "space", "d", "x", "s", "f", "?"}
+PINNED = {"q", "r", "/", "enter", "escape", "space", "d", "u", "x", "s", "f", "?"}
 
 
 def titles(app) -> set[str]:
@@ -48,6 +48,7 @@ async def test_command_palette_offers_every_action(inspector):
         "Back",
         "Mark",
         "Delete",
+        "Log out user",
         "Purge expired",
         "Sort",
         "Filter",
@@ -59,7 +60,7 @@ async def test_read_only_palette_offers_no_deletion(make_inspector):
     async with app.run_test() as pilot:
         await settle(pilot)
         offered = titles(app)
-    assert not {"Delete", "Purge expired"} & offered
+    assert not {"Delete", "Log out user", "Purge expired"} & offered
 
 
 async def test_palette_command_runs_its_action(inspector, visit):

@@ -191,3 +191,42 @@ async def test_database_error_is_notified_escaped_and_literally(inspector):
     notes = [m.notification for m in hooked if isinstance(m, Notify)]
     expected = "Could not read the sessions: bad value '[/]\\x1b]0;pwned\\x07'"
     assert [(n.message, n.markup) for n in notes] == [(expected, False)]
+
+
+#: A principal is ``str()`` of whatever the app stored under its principal key: visitor text, on some sites.
+HOSTILE_USER = "[b]x[/]\x1b]0;pwned\x07"
+SHOWN_USER = "[b]x[/]\\x1b]0;pwned\\x07"
+
+
+async def test_hostile_user_shows_escaped_and_literally_in_the_table(inspector, visit):
+    key = session_key_for(visit(**{"auth.userid": HOSTILE_USER}))
+    async with inspector.run_test() as pilot:
+        await settle(pilot)
+        shown = inspector.screen.query_one(SessionTable).get_cell(key, "user")
+    assert (shown.plain, shown.spans) == (SHOWN_USER, [])
+
+
+@pytest.mark.parametrize("user", ["[/]", "[bold]"])
+async def test_markup_typed_as_a_user_shows_literally(inspector, visit, user):
+    visit(**{"auth.userid": user})
+    async with inspector.run_test(size=(120, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "@", *user)
+        await settle(pilot)
+        assert f"user: {user} · 1 of 1 shown" in status_of(inspector)
+
+
+async def test_log_out_dialog_and_notification_show_a_hostile_user_escaped(inspector, visit):
+    visit(**{"auth.userid": HOSTILE_USER})
+    async with inspector.run_test(message_hook=(hooked := []).append) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        question = str(inspector.screen.query_one("#confirm-question", Label).render())
+        await pilot.press("y")
+        await settle(pilot)
+    notes = [(m.notification.message, m.notification.markup) for m in hooked if isinstance(m, Notify)]
+    assert (question, notes) == (
+        f"End the only session of user {SHOWN_USER}?",
+        [(f"Ended 1 session of user {SHOWN_USER}.", False)],
+    )

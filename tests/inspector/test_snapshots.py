@@ -1,4 +1,4 @@
-"""Snapshots of the main screen, the detail view and the confirmation dialog.
+"""Snapshots of the main screen, the detail view and the confirmation dialogs.
 
 Fixed rows under fixed keys, a fixed clock and a relative SQLite URL make the
 screens the same on every run; update them with ``pytest --snapshot-update``.
@@ -31,7 +31,7 @@ ROWS = [
 
 @pytest.fixture
 def fixed_inspector(tmp_path, monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Iterator[InspectorApp]:
-    """An inspector over five known sessions and one forged row."""
+    """An inspector over five known sessions, those with a ``user_id`` logged in as that user, and one forged row."""
     monkeypatch.chdir(tmp_path)
     store = DBSessionFactory("sqlite:///inspector.sqlite", SECRET, clock=clock).store
     create_table(store.engine)
@@ -40,9 +40,9 @@ def fixed_inspector(tmp_path, monkeypatch: pytest.MonkeyPatch, clock: Clock) -> 
         for n, (data, created_hours, expires_hours) in enumerate(ROWS):
             key = hashlib.sha256(f"session-{n}".encode()).hexdigest()
             text = store.codec.encode(key, data)
-            store.insert(
-                connection, key, text, now + timedelta(hours=created_hours), now + timedelta(hours=expires_hours)
-            )
+            created, expires = now + timedelta(hours=created_hours), now + timedelta(hours=expires_hours)
+            principal = str(data["user_id"]) if "user_id" in data else None
+            store.insert(connection, key, text, created, expires, principal=principal)
         forged = hashlib.sha256(b"forged").hexdigest()
         text = store.codec.encode("0" * 64, {"user_id": 1, "is_admin": True})
         store.insert(connection, forged, text, now - timedelta(minutes=5), now + timedelta(hours=5))
@@ -72,3 +72,12 @@ def test_confirm_dialog(snap_compare, fixed_inspector):
         await pilot.pause()
 
     assert snap_compare(fixed_inspector, terminal_size=SIZE, run_before=mark_two_and_delete)
+
+
+def test_log_out_dialog(snap_compare, fixed_inspector):
+    async def log_out_the_cart_owner(pilot):
+        await settle(pilot)
+        await pilot.press(*["down"] * 5, "u")  # the last row by expiry: user 42 and the cart
+        await settle(pilot)
+
+    assert snap_compare(fixed_inspector, terminal_size=SIZE, run_before=log_out_the_cart_owner)

@@ -131,6 +131,56 @@ def test_prefix_that_is_not_hex_matches_nothing(source, visit):
     assert source.page(Query(prefix="zz")).rows == ()
 
 
+def log_in(visit, user: str, **options: int) -> str:
+    """Start a session of ``user`` under the default principal key, ``auth.userid``; return its cookie."""
+    return visit(**{"auth.userid": user}, **options)
+
+
+def test_principal_selects_that_users_sessions_only(source, visit):
+    mine = {log_in(visit, "42"), log_in(visit, "42")}
+    log_in(visit, "421")
+    log_in(visit, "4")
+    visit(cart="3")
+    assert sorted(keys_in(source.page(Query(principal="42")))) == sorted(map(session_key_for, mine))
+
+
+def test_walking_a_users_pages_visits_each_of_their_sessions_once(store, visit):
+    mine = [log_in(visit, "42") for _ in range(5)]
+    for _ in range(3):
+        log_in(visit, "7")
+    walked = all_keys_by_walking(SessionSource(store, page_size=2), Query(principal="42"))
+    assert sorted(walked) == sorted(map(session_key_for, mine))
+
+
+def test_principal_and_live_filter_leave_out_the_users_expired_sessions(source, visit, clock):
+    log_in(visit, "42", expire_in=60)
+    live = log_in(visit, "42")
+    clock.advance(120)
+    assert keys_in(source.page(Query(filter=Filter.LIVE, principal="42"))) == [session_key_for(live)]
+
+
+def test_row_carries_its_principal(source, visit):
+    log_in(visit, "42", expire_in=60)
+    visit(expire_in=120, cart="3")
+    assert [row.principal for row in source.page(Query()).rows] == ["42", None]
+
+
+def test_count_of_counts_a_users_live_and_expired_sessions(source, visit, clock):
+    log_in(visit, "42", expire_in=60)
+    log_in(visit, "42")
+    log_in(visit, "7")
+    clock.advance(120)
+    assert source.count_of("42") == 2
+
+
+def test_end_sessions_of_deletes_every_session_of_the_user_only(source, visit, engine):
+    for _ in range(2):
+        log_in(visit, "42")
+    others = {log_in(visit, "7"), visit(cart="3")}
+    ended = source.end_sessions_of("42")
+    assert (ended, {row.session_key for row in session_rows(engine)}) == (2, set(map(session_key_for, others)))
+
+
 def test_totals_count_all_live_expired_and_matching(source, visit, clock):
     visit(expire_in=60, who="gone")
     visit(who="here")

@@ -1,4 +1,4 @@
-"""One run of the real inspector in tmux, on hostile data: what reaches the terminal, byte for byte."""
+"""Runs of the real inspector in tmux, on hostile data: what reaches the terminal, byte for byte."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
-from ..conftest import SECRET
+from ..conftest import SECRET, session_rows
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -55,9 +56,8 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> N
         time.sleep(0.05)
 
 
-def test_hostile_data_sends_no_escape_sequence_to_the_terminal(tmux, visit, engine, tmp_path):
-    visit(**HOSTILE)
-    sent = tmp_path / "pane.out"
+def start_inspector(tmux: Callable[..., str], engine: Engine, sent: Path) -> str:
+    """Run the inspector in a new pane whose every byte goes to ``sent``; return the pane's title before it ran."""
     sent.touch()  # read before pipe-pane's cat has opened it
     url = engine.url.render_as_string(hide_password=False)
     inspector = [sys.executable, "-m", "inspector", "--url", url, "--secret", SECRET, "--refresh", "0"]
@@ -69,16 +69,40 @@ def test_hostile_data_sends_no_escape_sequence_to_the_terminal(tmux, visit, engi
     tmux("pipe-pane", "-t", PANE, "-o", f"cat > {shlex.quote(str(sent))}")
     title = tmux("display-message", "-p", "-t", PANE, "#{pane_title}")
     tmux("wait-for", "-S", "go")
+    return title
+
+
+def quit_inspector(tmux: Callable[..., str], sent: Path) -> tuple[list[bytes], str, str]:
+    """Quit with q; return the forbidden sequences the pane received, its title and tmux's paste buffers."""
+    tmux("send-keys", "-t", PANE, "q")
+    wait_for(lambda: tmux("display-message", "-p", "-t", PANE, "#{pane_dead}") == "1\n", "the inspector to quit")
+    wait_for(lambda: b"\x1b[?1049l" in sent.read_bytes(), "its last output")  # leaving the alternate screen
+    output = sent.read_bytes()
+    found = [sequence for sequence in FORBIDDEN if sequence in output]
+    return found, tmux("display-message", "-p", "-t", PANE, "#{pane_title}"), tmux("list-buffers")
+
+
+def test_hostile_data_sends_no_escape_sequence_to_the_terminal(tmux, visit, engine, tmp_path):
+    visit(**HOSTILE)
+    sent = tmp_path / "pane.out"
+    title = start_inspector(tmux, engine, sent)
 
     # Wait on the bytes sent, not on the pane's screen: data that got through would garble the screen.
     wait_for(lambda: b"gone" in sent.read_bytes(), "the table")
     tmux("send-keys", "-t", PANE, "Enter")
     wait_for(lambda: b"signature valid" in sent.read_bytes(), "the detail view")
-    tmux("send-keys", "-t", PANE, "q")
-    wait_for(lambda: tmux("display-message", "-p", "-t", PANE, "#{pane_dead}") == "1\n", "the inspector to quit")
-    wait_for(lambda: b"\x1b[?1049l" in sent.read_bytes(), "its last output")  # leaving the alternate screen
+    assert quit_inspector(tmux, sent) == ([], title, "")
 
-    output = sent.read_bytes()
-    found = [sequence for sequence in FORBIDDEN if sequence in output]
-    now_titled = tmux("display-message", "-p", "-t", PANE, "#{pane_title}")
-    assert (found, now_titled, tmux("list-buffers")) == ([], title, "")
+
+def test_logging_out_a_hostile_user_sends_no_escape_sequence_to_the_terminal(tmux, visit, engine, tmp_path):
+    for _ in range(2):
+        visit(**{"auth.userid": "\x1b]2;pwned\x1b\\\x9b2Jc1"})
+    sent = tmp_path / "pane.out"
+    title = start_inspector(tmux, engine, sent)
+
+    wait_for(lambda: b"auth.userid" in sent.read_bytes(), "the table")
+    tmux("send-keys", "-t", PANE, "u")
+    wait_for(lambda: b"End all 2 sessions of user" in sent.read_bytes(), "the question")
+    tmux("send-keys", "-t", PANE, "y")
+    wait_for(lambda: b"Ended 2 sessions of user" in sent.read_bytes(), "the notification")
+    assert (*quit_inspector(tmux, sent), session_rows(engine)) == ([], title, "", [])

@@ -21,8 +21,18 @@ depends_on: str | Sequence[str] | None = None
 _DATETIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
+def _principal_type() -> sa.types.TypeEngine[str]:
+    """Text compared byte for byte: MySQL and MariaDB get a binary collation that keeps trailing spaces."""
+    dialect = op.get_context().dialect
+    if dialect.name not in {"mysql", "mariadb"}:
+        return sa.String(255)
+    return mysql.VARCHAR(
+        255, collation="utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+    )
+
+
 def upgrade() -> None:
-    op.add_column("core_sessions", sa.Column("principal", sa.String(255), nullable=True))
+    op.add_column("core_sessions", sa.Column("principal", _principal_type(), nullable=True))
     op.add_column("core_sessions", sa.Column("last_seen", _DATETIME, nullable=True))
     op.add_column("core_sessions", sa.Column("user_agent", sa.String(255), nullable=True))
     op.add_column("core_sessions", sa.Column("ip_address", sa.String(45), nullable=True))
