@@ -127,8 +127,6 @@ class Recorded:
     principal_read: str | None = None
     #: Whether ``end_other_sessions()`` was called.
     end_others: bool = False
-    #: Whether a write changed the principal (with rotation off, the row keeps its id).
-    principal_changed: bool = False
     #: Whether ``clear()`` was called, which drops keys the request never saw.
     cleared: bool = False
     read_keys: frozenset[str] = frozenset()
@@ -141,10 +139,11 @@ class Recorded:
         """Whether this request's write may be merged into a row another request changed meanwhile.
 
         Never for intents about the whole session rather than some of its
-        keys: ``clear()``, ``invalidate()``, ``regenerate_id()``,
-        ``set_expiry()`` (a write of ``_expiry``) and a change of principal.
+        keys: ``clear()``, ``invalidate()``, ``regenerate_id()`` and
+        ``set_expiry()`` (a write of ``_expiry``). A change of principal
+        never merges either: the plan, which knows the principal, refuses it.
         """
-        whole_session = self.cleared or self.invalidated or self.regenerated or self.principal_changed
+        whole_session = self.cleared or self.invalidated or self.regenerated
         return not (whole_session or EXPIRY_KEY in self.written_keys)
 
 
@@ -295,8 +294,9 @@ def _delete_read_row(loaded: LoadedRow | None, recorded: Recorded) -> Delete | N
     return Delete(loaded.session_key, loaded.version if carries_data else None)
 
 
-def _access(row: LoadedRow, recorded: Recorded, policy: Policy) -> Access | None:
-    if not (policy.merge_conflicts and recorded.may_merge):
+def _access(row: LoadedRow, recorded: Recorded, policy: Policy, principal: str | None) -> Access | None:
+    # A change of principal (rotation off keeps the id) concerns the whole session.
+    if not (policy.merge_conflicts and recorded.may_merge) or principal != recorded.principal_read:
         return None
     # The new expiry depends on the session's own, and the row's principal column on the
     # principal, so every write reads both: another writer's change to either conflicts.
@@ -344,14 +344,24 @@ def plan_write(
     if not row.confirmed:
         # The cookie came back: confirm the row (its version leaves 0) with the full expiry.
         update = Update(
-            row.session_key, row.version, dumps(dict(data)), expire, principal, merge=_access(row, recorded, policy)
+            row.session_key,
+            row.version,
+            dumps(dict(data)),
+            expire,
+            principal,
+            merge=_access(row, recorded, policy, principal),
         )
     elif recorded.modified or (policy.detect_changes and recorded.exposed):
         payload = dumps(dict(data))
         # A touch only moves an expiry forward: an earlier one is written with the data.
         if payload != row.payload or expire < row.expire_date:
             update = Update(
-                row.session_key, row.version, payload, expire, principal, merge=_access(row, recorded, policy)
+                row.session_key,
+                row.version,
+                payload,
+                expire,
+                principal,
+                merge=_access(row, recorded, policy, principal),
             )
     if update is None and expire != row.expire_date:
         touch = Touch(row.session_key, expire)

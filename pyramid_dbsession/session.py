@@ -99,7 +99,6 @@ class Session(MutableMapping[str, Any]):
             cookie_sent=self._cookie_sent,
             principal_read=self._principal_read,
             end_others=self.end_others,
-            principal_changed=self._principal != self._principal_read,
             cleared=self.cleared,
             read_keys=frozenset(self.read_keys),
             written_keys=frozenset(self.written_keys),
@@ -152,9 +151,7 @@ class Session(MutableMapping[str, Any]):
             for key in [key for key in data if key not in self.assigned_keys]:
                 del data[key]
         if held_token:
-            data[CSRF_KEY] = secrets.token_hex(32)
-            self.written_keys.add(CSRF_KEY)
-            self.assigned_keys.add(CSRF_KEY)
+            self.new_csrf_token()
 
     def _hand_out(self, key: str, value: Any) -> Any:
         if type(value) not in _IMMUTABLE:

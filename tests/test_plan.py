@@ -306,6 +306,32 @@ CASES = {
         ),
         MERGING,
     ),
+    "with merge_conflicts, a change of principal (no rotation) never merges": Case(
+        row({"a": 1}),
+        Recorded(USER, CREATED, modified=True, read_keys=frozenset("a"), written_keys=frozenset({"auth.userid"})),
+        WritePlan(
+            update=Update("key", 7, dumps(USER), NOW + 14 * DAY - HOUR, "42"),
+            expire_date=NOW + 14 * DAY - HOUR,
+            limit_principal="42",
+        ),
+        replace(WITH_USERS, rotate_on_principal_change=False, merge_conflicts=True),
+    ),
+    "with merge_conflicts, an unchanged principal is read by every write": Case(
+        row(USER),
+        Recorded({**USER, "a": 2}, CREATED, modified=True, principal_read="42", written_keys=frozenset("a")),
+        WritePlan(
+            update=Update(
+                "key",
+                7,
+                dumps({**USER, "a": 2}),
+                NOW + 14 * DAY - HOUR,
+                "42",
+                merge=Access(dumps(USER), frozenset({"auth.userid"}) | READS_EXPIRY, frozenset("a")),
+            ),
+            expire_date=NOW + 14 * DAY - HOUR,
+        ),
+        replace(WITH_USERS, merge_conflicts=True),
+    ),
     "with merge_conflicts, a confirming update may merge too": Case(
         replace(row({"a": 1}, expires_in=HOUR - timedelta(minutes=1)), confirmed=False),
         Recorded({"a": 1}, CREATED, read_all=True),

@@ -292,6 +292,9 @@ class SessionStore:
         or deleted since it was read and no merge was made, and
         :class:`SessionTooLarge` over ``max_size``.
         """
+        limited = plan.limit_principal if self.max_sessions_per_principal is not None else None
+        if limited is not None:
+            self._lock_principal(executor, limited)
         if plan.delete is not None:
             removed = self.remove(executor, plan.delete.session_key, plan.delete.version)
             if plan.delete.version is not None and not removed:
@@ -310,19 +313,22 @@ class SessionStore:
             written_key = plan.touch.session_key
         session_id = None
         if plan.insert is not None:
-            if plan.limit_principal is not None and self.max_sessions_per_principal is not None:
-                self._lock_principal(executor, plan.limit_principal)
             session_id = self._insert_new(executor, plan.insert, client)
             written_key = session_key_for(session_id)
-        if plan.limit_principal is not None and written_key is not None:
-            self._limit_sessions(executor, plan.limit_principal, written_key)
+        if limited is not None and written_key is not None:
+            self._limit_sessions(executor, limited, written_key)
         if plan.end_others is not None:
             keep = plan.end_others.session_key or written_key
             self._execute(executor, END_OTHERS, {"principal": plan.end_others.principal, "keep": keep})
         return session_id
 
     def _lock_principal(self, executor: Executor, principal: str) -> None:
-        """Serialise the logins of one principal until the transaction ends, where rows alone cannot."""
+        """Serialise the writes that give one principal a session, until the transaction ends.
+
+        PostgreSQL takes an advisory lock, since rows alone cannot: a
+        concurrent login's uncommitted row is invisible to it. MariaDB's
+        ``FOR UPDATE`` waits for that row, and SQLite has one writer.
+        """
         if self.engine.dialect.name == "postgresql":
             self._execute(executor, PG_LOCK, {"lock": principal_lock(principal)})
 
